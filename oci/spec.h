@@ -244,6 +244,7 @@ struct oci_device {
 	int64_t major, minor;
 	struct oci_opt_u64 file_mode; /* uint32 */
 	struct oci_opt_u64 uid, gid;  /* uint32 */
+	bool has_major, has_minor; /* required unless type is "p" */
 };
 
 struct oci_seccomp_arg {
@@ -340,6 +341,12 @@ struct oci_spec {
 	struct oci_linux *linux_;
 };
 
+/* Bounds on hostile input: the size of a config.json (and of any document
+ * oci_spec_parse/oci_resources_parse accept) and the nesting depth of its
+ * JSON (the deepest field of the spec is 6 levels down). */
+#define OCI_SPEC_MAX_SIZE (4u << 20)
+#define OCI_SPEC_MAX_DEPTH 64
+
 /* Parse config.json text (len bytes, need not be NUL-terminated). Type
  * errors name the JSON path: "process.args[2]: must be a string". The
  * messages do not start with "config.json: "; callers add the file name. */
@@ -372,5 +379,22 @@ const struct oci_namespace *oci_spec_namespace(const struct oci_spec *spec,
 
 /* Name <-> value tables shared by validation and `husk features`. */
 const char *oci_ns_type_name(enum oci_ns_type type);
+/* OCI_NS_COUNT if the name is not a namespace type. */
+enum oci_ns_type oci_ns_type_from_name(const char *name);
+/* RLIMIT_* value of "RLIMIT_NOFILE" ..., or -1. */
+int oci_rlimit_from_name(const char *name);
+
+/* The names validation accepts, for `husk features` (NULL-terminated). */
+enum oci_name_list {
+	OCI_NAMES_NAMESPACES,
+	OCI_NAMES_RLIMITS,
+	OCI_NAMES_SECCOMP_ACTIONS,
+	OCI_NAMES_SECCOMP_OPERATORS,
+	OCI_NAMES_SECCOMP_ARCHS,
+	OCI_NAMES_SECCOMP_FLAGS,
+	OCI_NAMES_PROPAGATIONS,
+	OCI_NAMES_COUNT
+};
+const char *const *oci_known_names(enum oci_name_list which, size_t *n);
 
 #endif
