@@ -38,4 +38,10 @@ int virtio_vsock_create(const struct virtio_dev_env *env, uint64_t guest_cid,
 int virtio_rng_create(const struct virtio_dev_env *env, struct bus_dev *out,
 		      struct husk_err **err);
 
+/* Tear down a device made by one of the *_create functions above: its fds
+ * leave the event loop, ioeventfd/irqfd are unregistered, host connections
+ * close, vsock's listening socket file is removed, out->opaque is cleared.
+ * Call it after the vCPU threads and the event loop thread have stopped. */
+void virtio_dev_destroy(struct bus_dev *dev);
+
 #endif
