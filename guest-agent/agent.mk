@@ -1,0 +1,51 @@
+# husk-agent (static, the guest's /init), build/initramfs.cpio and the
+# protocol fuzzers. Included by the top-level Makefile.
+
+AGENT_LIBS := -l:libyajl_s.a -lpthread
+# Sanitizer runtimes cannot link statically; such a build is for host tests
+# only and never goes into an initramfs.
+ifeq ($(strip $(SAN)),)
+AGENT_STATIC := -static
+endif
+
+$(BUILD)/husk-agent: $(call obj,guest-agent/main.c) $(LIBAGENT)
+	$(CC) $(LDFLAGS) $(AGENT_STATIC) -o $@ $^ $(AGENT_LIBS)
+
+# The guest kernel's modules come from the installed linux-image-cloud-amd64
+# (newest one unless HUSK_KVER names it). `make` builds the initramfs only
+# when such a kernel is installed; `make initramfs` says what is missing.
+HUSK_KVER ?=
+INITRAMFS_COMPRESS ?= none
+KMOD_DEPS := $(wildcard /lib/modules/*-cloud-amd64/modules.dep)
+
+.PHONY: initramfs fuzz-proto
+initramfs: $(BUILD)/initramfs.cpio
+
+$(BUILD)/initramfs.cpio: $(BUILD)/husk-agent guest-agent/mkinitramfs.sh $(KMOD_DEPS)
+	@if [ -n "$(strip $(SAN))" ]; then \
+		echo "initramfs: needs the static husk-agent; build it without SAN" >&2; exit 1; fi
+	bash guest-agent/mkinitramfs.sh --agent $(BUILD)/husk-agent --out $@ \
+		--compress $(INITRAMFS_COMPRESS) $(if $(HUSK_KVER),--kver $(HUSK_KVER))
+
+ifneq ($(KMOD_DEPS),)
+ifeq ($(strip $(SAN)),)
+all: $(BUILD)/initramfs.cpio
+endif
+endif
+
+# libFuzzer harnesses for both parsers (tests/fuzz/fuzz_proto.c):
+# the agent's request parser and the host's reply parser.
+FUZZ_CC ?= clang
+FUZZ_FLAGS := -std=gnu11 -D_GNU_SOURCE -I. -g -O1 -fno-omit-frame-pointer \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_SRCS := tests/fuzz/fuzz_proto.c common/proto.c common/err.c common/util.c
+
+fuzz-proto: $(BUILD)/fuzz/fuzz_proto_request $(BUILD)/fuzz/fuzz_proto_reply
+
+$(BUILD)/fuzz/fuzz_proto_request: $(FUZZ_SRCS) common/proto.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -DFUZZ_REQUEST -o $@ $(FUZZ_SRCS) -lyajl
+
+$(BUILD)/fuzz/fuzz_proto_reply: $(FUZZ_SRCS) common/proto.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -DFUZZ_REPLY -o $@ $(FUZZ_SRCS) -lyajl
