@@ -19,6 +19,7 @@ struct jpath {
 	const struct jpath *up;
 	const char *key; /* NULL: array element idx */
 	size_t idx;
+	bool map_key; /* a member of a map: shown as ["key"] */
 };
 
 static void jpath_fmt(const struct jpath *p, char *buf, size_t size,
@@ -31,7 +32,9 @@ static void jpath_fmt(const struct jpath *p, char *buf, size_t size,
 	jpath_fmt(p->up, buf, size, pos);
 	if (*pos >= size)
 		return;
-	if (p->key)
+	if (p->key && p->map_key)
+		n = snprintf(buf + *pos, size - *pos, "[\"%.128s\"]", p->key);
+	else if (p->key)
 		n = snprintf(buf + *pos, size - *pos, "%s%s",
 			     *pos ? "." : "", p->key);
 	else
@@ -194,7 +197,7 @@ static int parse_strv(yajl_val v, struct oci_strv *dst, const struct jpath *p,
 	dst->v = husk_calloc(n + 1, sizeof(char *));
 	dst->n = n;
 	for (size_t i = 0; i < n; i++) {
-		struct jpath ep = {p, NULL, i};
+		struct jpath ep = {p, NULL, i, false};
 
 		if (get_string(v->u.array.values[i], &dst->v[i], &ep, err) < 0)
 			return -1;
@@ -278,13 +281,13 @@ static int parse_object(yajl_val v, const struct field *tab, size_t nf,
 		if (YAJL_IS_NULL(val))
 			continue;
 		present |= 1ull << j;
-		struct jpath fp = {p, tab[j].name, 0};
+		struct jpath fp = {p, tab[j].name, 0, false};
 		if (field_set(&tab[j], val, base, &fp, err) < 0)
 			return -1;
 	}
 	for (size_t j = 0; j < nf; j++) {
 		if (tab[j].required && !(present & (1ull << j))) {
-			struct jpath fp = {p, tab[j].name, 0};
+			struct jpath fp = {p, tab[j].name, 0, false};
 			return perr(err, &fp, "must be set");
 		}
 	}
@@ -312,7 +315,7 @@ static int parse_array(yajl_val v, size_t esize, void **out, size_t *n,
 	arr = husk_calloc(*n ? *n : 1, esize);
 	*out = arr;
 	for (size_t i = 0; i < *n; i++) {
-		struct jpath ep = {p, NULL, i};
+		struct jpath ep = {p, NULL, i, false};
 
 		if (elem(v->u.array.values[i], arr + i * esize, &ep, err) < 0)
 			return -1;
@@ -335,7 +338,7 @@ static int parse_map(yajl_val v, size_t esize, void **out, size_t *n,
 	*out = arr;
 	for (size_t i = 0; i < *n; i++) {
 		const char *key = v->u.object.keys[i];
-		struct jpath ep = {p, key, 0};
+		struct jpath ep = {p, key, 0, true};
 
 		if (elem(key, v->u.object.values[i], arr + i * esize, &ep,
 			 err) < 0)
@@ -398,7 +401,7 @@ static int parse_gids(yajl_val v, void *dst, const struct jpath *p,
 	u->additional_gids = husk_calloc(v->u.array.len ? v->u.array.len : 1,
 					 sizeof(uint32_t));
 	for (size_t i = 0; i < v->u.array.len; i++) {
-		struct jpath ep = {p, NULL, i};
+		struct jpath ep = {p, NULL, i, false};
 		uint64_t x;
 
 		if (get_u64(v->u.array.values[i], &x, UINT32_MAX, &ep, err) < 0)
@@ -828,7 +831,7 @@ static int parse_time_offsets(yajl_val v, void *dst, const struct jpath *p,
 		return -1;
 	for (size_t i = 0; i < v->u.object.len; i++) {
 		const char *k = v->u.object.keys[i];
-		struct jpath kp = {p, k, 0};
+		struct jpath kp = {p, k, 0, false};
 
 		if (strcmp(k, "monotonic") && strcmp(k, "boottime"))
 			return perr(err, &kp, "unknown clock (want \"monotonic\" or \"boottime\")");
@@ -1152,7 +1155,7 @@ int oci_spec_parse(const char *json, size_t len, struct oci_spec **out,
 		   struct husk_err **err)
 {
 	_cleanup_json_ struct yajl_holder tree = {NULL};
-	struct jpath root = {NULL, NULL, 0};
+	struct jpath root = {NULL, NULL, 0, false};
 	struct oci_spec *spec;
 
 	*out = NULL;
@@ -1174,7 +1177,7 @@ int oci_resources_parse(const char *json, size_t len,
 			struct oci_resources **out, struct husk_err **err)
 {
 	_cleanup_json_ struct yajl_holder tree = {NULL};
-	struct jpath root = {NULL, NULL, 0};
+	struct jpath root = {NULL, NULL, 0, false};
 	struct oci_resources *r = NULL;
 
 	*out = NULL;

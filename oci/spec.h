@@ -367,6 +367,11 @@ int oci_spec_validate(struct oci_spec *spec, struct husk_err **err);
 int oci_resources_parse(const char *json, size_t len,
 			struct oci_resources **out, struct husk_err **err);
 
+/* The checks oci_spec_validate() makes of linux.resources, for a document
+ * from oci_resources_parse(); paths are relative ("memory.swappiness"). */
+int oci_resources_validate(const struct oci_resources *r,
+			   struct husk_err **err);
+
 void oci_spec_free(struct oci_spec *spec);
 void oci_resources_free(struct oci_resources *r);
 
