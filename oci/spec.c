@@ -1067,9 +1067,10 @@ static const struct field spec_fields[] = {
 
 /* One cheap pass before yajl sees the text: yajl's tree builder and
  * yajl_tree_free recurse once per nesting level, so a deeply nested
- * document would exhaust the stack; and yajl hands strings over
+ * document would exhaust the stack; yajl hands strings over
  * NUL-terminated, so a \u0000 escape would silently cut a string short
- * (a path "/a\u0000/../x" must not become "/a"). */
+ * (a path "/a\u0000/../x" must not become "/a"); and comments, which
+ * yajl_tree_parse() allows, are refused as every other JSON reader does. */
 static int json_prescan(const char *s, size_t len, struct husk_err **err)
 {
 	size_t depth = 0;
@@ -1097,6 +1098,12 @@ static int json_prescan(const char *s, size_t len, struct husk_err **err)
 		}
 		if (c == '"') {
 			in_str = true;
+		} else if (c == '/') {
+			/* yajl_tree_parse() turns comments on; JSON (and Go,
+			 * which most tools that read configs use) has none */
+			return husk_err_set(err, EINVAL,
+					    "invalid JSON: comment at offset %zu",
+					    i);
 		} else if (c == '{' || c == '[') {
 			if (++depth > OCI_SPEC_MAX_DEPTH)
 				return husk_err_set(err, EINVAL,
@@ -1204,7 +1211,7 @@ int oci_spec_load(const char *bundle, struct oci_spec **out,
 	path = husk_asprintf("%s/config.json", bundle);
 	if (husk_read_file_at(AT_FDCWD, path, OCI_SPEC_MAX_SIZE, &text, &len,
 			      err) < 0)
-		return -1;
+		return husk_err_prefix(err, "config.json");
 	if (oci_spec_parse(text, len, out, err) < 0)
 		return husk_err_prefix(err, "config.json");
 	return 0;
