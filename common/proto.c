@@ -734,7 +734,7 @@ int proto_call(int fd, const struct proto_msg *req, struct proto_msg *rep,
 
 	memset(rep, 0, sizeof(*rep));
 	if (proto_send(fd, req, err) < 0)
-		return -1;
+		return husk_err_prefix(err, "agent: %s", name);
 	r = proto_recv_reply(fd, req->op, rep, timeout_ms, err);
 	if (r == PROTO_RECV_EOF)
 		return husk_err_set(err, ECONNRESET,
