@@ -37,7 +37,7 @@ ifneq ($(wildcard guest-agent/main.c),)
 BINS += $(BUILD)/husk-agent
 endif
 
-.PHONY: all check demo asan install format lint clean unit deps
+.PHONY: all check demo asan install format lint clean unit deps fuzz
 all: $(BINS) $(UNIT_BINS)
 
 $(BUILD)/obj/%.o: %.c
@@ -69,6 +69,18 @@ $(BUILD)/husk-vmm: $(call obj,vmm/main.c) $(LIBVMM)
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(LIBHUSK) $(LIBVMM)
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBHUSK) $(LIBVMM) $(LIBS) -lpthread
+
+# libFuzzer harnesses (clang only); each links just the sources it tests.
+FUZZ_CC ?= clang
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_SPEC_SRCS := oci/spec.c oci/validate.c common/err.c common/util.c
+fuzz: $(BUILD)/fuzz/fuzz_spec
+
+$(BUILD)/fuzz/fuzz_spec: tests/fuzz/fuzz_spec.c $(FUZZ_SPEC_SRCS) oci/spec.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=gnu11 $(WARN) -D_GNU_SOURCE -I. $(FUZZ_FLAGS) -o $@ \
+		tests/fuzz/fuzz_spec.c $(FUZZ_SPEC_SRCS) -lyajl -lcap
 
 deps:
 	@bash contrib/install-deps.sh
