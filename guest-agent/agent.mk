@@ -36,16 +36,16 @@ endif
 # libFuzzer harnesses for both parsers (tests/fuzz/fuzz_proto.c):
 # the agent's request parser and the host's reply parser.
 FUZZ_CC ?= clang
-FUZZ_FLAGS := -std=gnu11 -D_GNU_SOURCE -I. -g -O1 -fno-omit-frame-pointer \
+PROTO_FUZZ_FLAGS := -std=gnu11 -D_GNU_SOURCE -I. -g -O1 -fno-omit-frame-pointer \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-FUZZ_SRCS := tests/fuzz/fuzz_proto.c common/proto.c common/err.c common/util.c
+PROTO_FUZZ_SRCS := tests/fuzz/fuzz_proto.c common/proto.c common/err.c common/util.c
 
 fuzz-proto: $(BUILD)/fuzz/fuzz_proto_request $(BUILD)/fuzz/fuzz_proto_reply
 
-$(BUILD)/fuzz/fuzz_proto_request: $(FUZZ_SRCS) common/proto.h
+$(BUILD)/fuzz/fuzz_proto_request: $(PROTO_FUZZ_SRCS) common/proto.h
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -DFUZZ_REQUEST -o $@ $(FUZZ_SRCS) -lyajl
+	$(FUZZ_CC) $(PROTO_FUZZ_FLAGS) -DFUZZ_REQUEST -o $@ $(PROTO_FUZZ_SRCS) -lyajl
 
-$(BUILD)/fuzz/fuzz_proto_reply: $(FUZZ_SRCS) common/proto.h
+$(BUILD)/fuzz/fuzz_proto_reply: $(PROTO_FUZZ_SRCS) common/proto.h
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -DFUZZ_REPLY -o $@ $(FUZZ_SRCS) -lyajl
+	$(FUZZ_CC) $(PROTO_FUZZ_FLAGS) -DFUZZ_REPLY -o $@ $(PROTO_FUZZ_SRCS) -lyajl
