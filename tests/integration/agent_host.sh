@@ -18,8 +18,7 @@ done
 expect_match agent_host_ready_marker "$(head -n 1 "$T/agent.log")" '^husk-agent: ready [0-9]+$'
 [ -S "$sock" ] && pass agent_host_socket || fail agent_host_socket "$sock is not a socket"
 
-python3 - "$sock" "$(uname -r)" "$(nproc --all)" "$(nproc)" >"$T/client.log" 2>&1 <<'PY' ||
-	echo "FAIL agent_host_client: the python client died (see above)" >>"$T/client.log"
+python3 - "$sock" "$(uname -r)" "$(nproc --all)" "$(nproc)" >"$T/client.log" 2>&1 <<'PY' || echo "FAIL agent_host_client: python client died" >>"$T/client.log"
 import json, socket, struct, sys
 
 sock, kernel, nproc_all, nproc = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
