@@ -82,6 +82,18 @@ $(BUILD)/fuzz/fuzz_spec: tests/fuzz/fuzz_spec.c $(FUZZ_SPEC_SRCS) oci/spec.h
 	$(FUZZ_CC) -std=gnu11 $(WARN) -D_GNU_SOURCE -I. $(FUZZ_FLAGS) -o $@ \
 		tests/fuzz/fuzz_spec.c $(FUZZ_SPEC_SRCS) -lyajl -lcap
 
+# virtqueue walker and virtio-vsock over arbitrary guest memory
+FUZZ_VIRTQ_SRCS := vmm/mem.c vmm/event.c $(wildcard vmm/virtio/*.c) \
+	common/err.c common/util.c
+.PHONY: fuzz-virtq
+fuzz: fuzz-virtq
+fuzz-virtq: $(BUILD)/fuzz/fuzz_virtq
+$(BUILD)/fuzz/fuzz_virtq: tests/fuzz/fuzz_virtq.c $(FUZZ_VIRTQ_SRCS) \
+		$(wildcard vmm/virtio/*.h) vmm/mem.h vmm/event.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=gnu11 $(WARN) -D_GNU_SOURCE -I. $(FUZZ_FLAGS) -o $@ \
+		tests/fuzz/fuzz_virtq.c $(FUZZ_VIRTQ_SRCS) -lpthread
+
 deps:
 	@bash contrib/install-deps.sh
 
