@@ -44,6 +44,19 @@ static void guest_console(struct agent *a)
 	a->console_fd = STDOUT_FILENO;
 }
 
+/* Host mode only: PID 1 never gets here. */
+static void agent_release(struct agent *a)
+{
+	if (a->unix_path)
+		unlink(a->unix_path);
+	if (a->listen_fd >= 0)
+		close(a->listen_fd);
+	if (a->shutdown_fd >= 0)
+		close(a->shutdown_fd);
+	free(a->unix_path);
+	free(a->listen_spec);
+}
+
 static void guest_boot(struct agent *a)
 {
 	_cleanup_err_ struct husk_err *err = NULL;
@@ -136,8 +149,7 @@ int main(int argc, char **argv)
 		a.console_fd = STDOUT_FILENO;
 		if (agent_listen(&a, listen_spec, &err) < 0) {
 			fprintf(stderr, "husk-agent: %s\n", err->msg);
-			if (a.unix_path) /* bound by us, then failed */
-				unlink(a.unix_path);
+			agent_release(&a); /* a socket bound by us goes too */
 			return 1;
 		}
 		a.ready_ms = agent_boottime_ms();
@@ -149,7 +161,6 @@ int main(int argc, char **argv)
 		agent_say(&a, "%s", err->msg);
 	if (a.pid1)
 		agent_power_off(&a);
-	if (a.unix_path)
-		unlink(a.unix_path);
+	agent_release(&a);
 	return rc < 0 ? 1 : 0;
 }
