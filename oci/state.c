@@ -483,10 +483,13 @@ int oci_state_dir_create(const char *root, const struct oci_state *st,
 	if (write_state_at(tdirfd, tmppath, st, err) < 0)
 		goto fail;
 	r = renameat2(rootfd, tmpname, rootfd, st->id, RENAME_NOREPLACE);
-	if (r < 0 && errno == EEXIST &&
-	    oci_state_dir_remove_stale(root, st->id, NULL) == 1)
-		r = renameat2(rootfd, tmpname, rootfd, st->id,
-			      RENAME_NOREPLACE);
+	if (r < 0 && errno == EEXIST) {
+		if (oci_state_dir_remove_stale(root, st->id, NULL) == 1)
+			r = renameat2(rootfd, tmpname, rootfd, st->id,
+				      RENAME_NOREPLACE);
+		else
+			errno = EEXIST;
+	}
 	if (r < 0) {
 		if (errno == EEXIST || errno == ENOTEMPTY)
 			husk_err_set(err, EEXIST,

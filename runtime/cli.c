@@ -192,7 +192,7 @@ int husk_parse_signal(const char *s, int *sig, struct husk_err **err)
 	/* RTMIN, RTMIN+n, RTMAX, RTMAX-n as kill(1) takes them */
 	if (husk_str_has_prefix(name, "RTMIN") ||
 	    husk_str_has_prefix(name, "RTMAX")) {
-		bool min = name[4] == 'I';
+		bool min = name[3] == 'I';
 		const char *rest = name + 5;
 		long long off = 0;
 		int v;
