@@ -265,6 +265,8 @@ static int parse_object(yajl_val v, const struct field *tab, size_t nf,
 {
 	uint64_t seen = 0, present = 0;
 
+	if (nf > 64)
+		return perr(err, p, "internal error: field table too large");
 	if (!YAJL_IS_OBJECT(v))
 		return perr(err, p, "must be an object");
 	for (size_t i = v->u.object.len; i-- > 0;) {

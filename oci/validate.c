@@ -392,6 +392,10 @@ static int check_process(struct oci_process *p, struct husk_err **err)
 		return verr(err, "process.cwd: must be an absolute path");
 	if (check_env(&p->env, "process.env", err) < 0)
 		return -1;
+	/* NGROUPS_MAX of the kernel (setgroups(2)) */
+	if (p->user.n_additional_gids > 65536)
+		return verr(err,
+			    "process.user.additionalGids: more than 65536 groups");
 	if (p->user.umask.set && p->user.umask.v > 0777)
 		return verr(err, "process.user.umask: must be in [0, 0777]");
 	if (p->capabilities) {

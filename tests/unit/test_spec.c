@@ -795,6 +795,24 @@ TEST(test_depth_limit_exact)
 	free(msg);
 }
 
+TEST(test_too_many_groups)
+{
+	size_t n = 65537;
+	char *buf = malloc(n * 2 + 256), *p = buf;
+	char *msg;
+
+	p += sprintf(p, "{\"ociVersion\":\"1.2.0\",\"root\":{\"path\":\"r\"},"
+			"\"process\":{\"args\":[\"a\"],\"cwd\":\"/\","
+			"\"user\":{\"additionalGids\":[");
+	for (size_t i = 0; i < n; i++)
+		p += sprintf(p, "%s1", i ? "," : "");
+	strcpy(p, "]}}}");
+	msg = check_text(buf, strlen(buf), NULL);
+	CHECK_STR(msg, "process.user.additionalGids: more than 65536 groups");
+	free(msg);
+	free(buf);
+}
+
 TEST(test_very_deep_nesting)
 {
 	/* deep enough to overflow the stack if anything recursed per level */
@@ -1026,6 +1044,7 @@ int main(void)
 	RUN(test_embedded_nul_byte);
 	RUN(test_too_large);
 	RUN(test_depth_limit_exact);
+	RUN(test_too_many_groups);
 	RUN(test_very_deep_nesting);
 	RUN(test_deep_nesting_in_string_ok);
 	RUN(test_escaped_backslash_before_u0000_text);
