@@ -47,6 +47,10 @@ struct guest {
 	uint16_t rx_avail, rx_seen, tx_avail;
 	unsigned tx_slot;
 	bool broken;
+	bool event_idx; /* negotiate VIRTIO_F_EVENT_IDX and honour it */
+	unsigned n_rx;  /* rx chains posted at init (0: all) */
+	bool hold;      /* keep used rx buffers until g_release() */
+	unsigned held[NCHAIN], n_held;
 };
 
 struct pkt {
@@ -91,6 +95,21 @@ static void setup_queue(struct guest *g, uint32_t q, uint64_t d, uint64_t a,
 	wr(g, 0x44, 1);
 }
 
+/* Kick the device for queue q unless EVENT_IDX says it does not want to
+ * hear about avail idx moving from old to new (vring_need_event()). */
+static void g_kick(struct guest *g, uint32_t q, uint64_t used, uint16_t old,
+		   uint16_t new)
+{
+	uint16_t ev;
+
+	if (g->event_idx) {
+		memcpy(&ev, gp(g, used + 4 + 8 * QN), 2);
+		if ((uint16_t)(new - ev - 1) >= (uint16_t)(new - old))
+			return;
+	}
+	wr(g, 0x50, q);
+}
+
 static void rx_post(struct guest *g, unsigned chain)
 {
 	uint16_t head = (uint16_t)(2 * chain);
@@ -132,6 +151,8 @@ static int guest_driver_init(struct guest *g)
 {
 	wr(g, 0x70, 0);
 	wr(g, 0x70, 3);
+	wr(g, 0x24, 0);
+	wr(g, 0x20, g->event_idx ? 1u << VIRTIO_F_EVENT_IDX : 0);
 	wr(g, 0x24, 1);
 	wr(g, 0x20, 1); /* VERSION_1 */
 	wr(g, 0x70, 0xb);
@@ -155,17 +176,24 @@ static int guest_driver_init(struct guest *g)
 			set_desc(g, RXD, 2 * i, b, 44 + RXDATA,
 				 VIRTQ_DESC_F_WRITE, 0);
 		}
-		rx_post(g, i);
+		if (g->n_rx == 0 || i < g->n_rx)
+			rx_post(g, i);
 	}
 	wr(g, 0x70, 0xf);
 	return 0;
 }
 
-static int guest_init(struct guest *g, const char *name)
+static int guest_init_ev(struct guest *g, const char *name, bool event_idx)
 {
 	if (guest_create(g, name) < 0)
 		return -1;
+	g->event_idx = event_idx;
 	return guest_driver_init(g);
+}
+
+static int guest_init(struct guest *g, const char *name)
+{
+	return guest_init_ev(g, name, false);
 }
 
 static void guest_free(struct guest *g)
@@ -190,6 +218,7 @@ static int g_recv(struct guest *g, struct pkt *p)
 	uint32_t id, len;
 	unsigned chain;
 	uint64_t b;
+	uint16_t old;
 
 	memcpy(&idx, gp(g, RXU + 2), 2);
 	if (idx == g->rx_seen)
@@ -205,9 +234,25 @@ static int g_recv(struct guest *g, struct pkt *p)
 	if (p->h.len != len - 44)
 		abort();
 	memcpy(p->data, gp(g, b + (chain % 2 ? 44 : 64)), len - 44);
+	if (g->hold) {
+		g->held[g->n_held++] = chain;
+		return 1;
+	}
+	old = g->rx_avail;
 	rx_post(g, chain);
-	wr(g, 0x50, VSOCK_RXQ);
+	g_kick(g, VSOCK_RXQ, RXU, old, g->rx_avail);
 	return 1;
+}
+
+/* Give back the held rx buffers, with one kick as Linux would. */
+static void g_release(struct guest *g)
+{
+	uint16_t old = g->rx_avail;
+
+	for (unsigned i = 0; i < g->n_held; i++)
+		rx_post(g, g->held[i]);
+	g->n_held = 0;
+	g_kick(g, VSOCK_RXQ, RXU, old, g->rx_avail);
 }
 
 /* Wait (pumping the device) for the next packet. */
@@ -237,7 +282,7 @@ static void g_send_raw(struct guest *g, const void *hdr, uint32_t hlen,
 	memcpy(gp(g, TXA + 4 + 2 * (g->tx_avail % QN)), &head, 2);
 	g->tx_avail++;
 	memcpy(gp(g, TXA + 2), &g->tx_avail, 2);
-	wr(g, 0x50, VSOCK_TXQ);
+	g_kick(g, VSOCK_TXQ, TXU, (uint16_t)(g->tx_avail - 1), g->tx_avail);
 	/* Processed synchronously: every chain comes back at once. */
 	memcpy(&used, gp(g, TXU + 2), 2);
 	if (used != g->tx_avail)
@@ -398,7 +443,7 @@ static void xfer_packet(struct guest *g, struct xfer *x, const struct pkt *p,
 	}
 }
 
-TEST(test_host_conn_1mib_both_ways)
+static void run_xfer(struct unit_ctx *u_, bool event_idx)
 {
 	struct guest g;
 	struct xfer x = {0};
@@ -410,7 +455,7 @@ TEST(test_host_conn_1mib_both_ways)
 
 	for (size_t i = 0; i < XFER; i++)
 		src[i] = pat_h2g(i);
-	CHECK(guest_init(&g, "xfer") == 0);
+	CHECK(guest_init_ev(&g, "xfer", event_idx) == 0);
 	hport = open_host_conn(&g, &client, 1024);
 	CHECK(hport != 0);
 	x.host_buf_alloc = VSOCK_CONN_BUF;
@@ -493,6 +538,61 @@ TEST(test_host_conn_1mib_both_ways)
 	free(src);
 	free(chunk);
 	free(p);
+}
+
+TEST(test_host_conn_1mib_both_ways)
+{
+	run_xfer(u_, false);
+}
+
+/* The same with notification suppression: the device must publish
+ * avail_event when it runs out of rx buffers or it never hears of more. */
+TEST(test_host_conn_1mib_event_idx)
+{
+	run_xfer(u_, true);
+}
+
+/* Only an rx kick can wake the device here: it ran out of buffers with
+ * host data waiting, and no other packet or socket event follows. */
+TEST(test_rx_refill_event_idx)
+{
+	struct guest g;
+	struct pkt p;
+	uint8_t data[20000];
+	size_t got = 0;
+	uint32_t hport;
+	int c;
+
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = pat_h2g(i);
+	CHECK(guest_create(&g, "refill") == 0);
+	g.event_idx = true;
+	g.n_rx = 4;
+	CHECK(guest_driver_init(&g) == 0);
+	hport = open_host_conn(&g, &c, 1024);
+	CHECK(hport);
+	g.hold = true;
+	CHECK(write(c, data, sizeof(data)) == (ssize_t)sizeof(data));
+	pump(&g);
+	while (g_recv(&g, &p)) {
+		CHECK(p.h.op == VSOCK_OP_RW);
+		CHECK(memcmp(p.data, data + got, p.h.len) == 0);
+		got += p.h.len;
+	}
+	CHECK(g.n_held == 4 && got < sizeof(data));
+	g.hold = false;
+	g_release(&g);
+	for (int i = 0; i < 100 && got < sizeof(data); i++) {
+		pump(&g);
+		while (got < sizeof(data) && g_recv(&g, &p)) {
+			CHECK(p.h.op == VSOCK_OP_RW);
+			CHECK(memcmp(p.data, data + got, p.h.len) == 0);
+			got += p.h.len;
+		}
+	}
+	CHECK(got == sizeof(data));
+	close(c);
+	guest_free(&g);
 }
 
 TEST(test_guest_conn)
@@ -711,6 +811,8 @@ TEST(test_connect_before_driver)
 int main(void)
 {
 	RUN(test_host_conn_1mib_both_ways);
+	RUN(test_host_conn_1mib_event_idx);
+	RUN(test_rx_refill_event_idx);
 	RUN(test_guest_conn);
 	RUN(test_host_refusals);
 	RUN(test_garbage);

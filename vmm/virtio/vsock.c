@@ -596,15 +596,22 @@ static int rx_pop(struct vsock_dev *vs)
 	struct virtq *q = &vs->t.vq[VSOCK_RXQ];
 	int rc;
 
-	while ((rc = virtq_pop(q, &vs->chain)) > 0) {
-		if (vs->chain.in_len >= HDR_LEN)
-			return 1;
-		virtq_push(q, vs->chain.head, 0);
-		vs->rx_pushed = true;
+	for (;;) {
+		while ((rc = virtq_pop(q, &vs->chain)) > 0) {
+			if (vs->chain.in_len >= HDR_LEN)
+				return 1;
+			virtq_push(q, vs->chain.head, 0);
+			vs->rx_pushed = true;
+		}
+		if (rc < 0) {
+			virtio_mmio_needs_reset(&vs->t);
+			return rc;
+		}
+		/* Out of buffers: with EVENT_IDX the driver kicks us for new
+		 * ones only if avail_event says so; then look once more. */
+		if (!virtq_enable_notify(q))
+			return 0;
 	}
-	if (rc < 0)
-		virtio_mmio_needs_reset(&vs->t);
-	return rc;
 }
 
 static void rx_put(struct vsock_dev *vs, const struct virtio_vsock_hdr *h)
