@@ -1,0 +1,305 @@
+/* linux_check_supported: refuse, by JSON path, every config.json field the
+ * container backend does not apply yet. A field present with a value that
+ * changes nothing (docker's memory {"disableOOMKiller": false}, a zero
+ * cpu.shares, empty arrays) is accepted. */
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/util.h"
+#include "runtime/linux/internal.h"
+#include "runtime/linux/linux.h"
+
+#define NOT_YET(err, ...) husk_err_set(err, ENOTSUP, __VA_ARGS__)
+
+static int check_caps(const struct oci_caps *c, struct husk_err **err)
+{
+	const struct {
+		const char *name;
+		const struct oci_strv *v;
+	} sets[] = {
+		{"bounding", &c->bounding},       {"effective", &c->effective},
+		{"inheritable", &c->inheritable}, {"permitted", &c->permitted},
+		{"ambient", &c->ambient},
+	};
+
+	for (size_t s = 0; s < ARRAY_SIZE(sets); s++)
+		for (size_t i = 0; i < sets[s].v->n; i++)
+			if (process_cap_from_name(sets[s].v->v[i]) < 0)
+				return husk_err_set(err, EINVAL,
+						    "process.capabilities.%s[%zu]"
+						    ": unknown capability \"%s\"",
+						    sets[s].name, i,
+						    sets[s].v->v[i]);
+	return 0;
+}
+
+static int check_process(const struct oci_process *p, struct husk_err **err)
+{
+	if (p == NULL)
+		return 0;
+	if (p->terminal)
+		return NOT_YET(err, "process.terminal: not supported yet");
+	if (p->apparmor_profile && p->apparmor_profile[0])
+		return NOT_YET(err, "process.apparmorProfile: not supported yet");
+	if (p->selinux_label && p->selinux_label[0])
+		return NOT_YET(err, "process.selinuxLabel: not supported yet");
+	if (p->io_priority)
+		return NOT_YET(err, "process.ioPriority: not supported yet");
+	if (p->scheduler)
+		return NOT_YET(err, "process.scheduler: not supported yet");
+	if (p->exec_cpu_affinity)
+		return NOT_YET(err, "process.execCPUAffinity: not supported yet");
+	if (p->capabilities && check_caps(p->capabilities, err) < 0)
+		return -1;
+	return 0;
+}
+
+static int check_hooks(const struct oci_hooks *h, struct husk_err **err)
+{
+	const struct {
+		const char *name;
+		const struct oci_hook_list *l;
+	} lists[] = {
+		{"prestart", &h->prestart},
+		{"createRuntime", &h->create_runtime},
+		{"createContainer", &h->create_container},
+		{"startContainer", &h->start_container},
+		{"poststart", &h->poststart},
+		{"poststop", &h->poststop},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(lists); i++)
+		if (lists[i].l->n > 0)
+			return NOT_YET(err, "hooks.%s: not supported yet",
+				       lists[i].name);
+	return 0;
+}
+
+static int check_mounts(const struct oci_spec *spec, struct husk_err **err)
+{
+	for (size_t i = 0; i < spec->n_mounts; i++) {
+		const struct oci_mount *m = &spec->mounts[i];
+		struct mount_opts o;
+		char where[48];
+
+		if (m->n_uid_mappings || m->n_gid_mappings)
+			return NOT_YET(err, "mounts[%zu].%s: not supported yet",
+				       i, m->n_uid_mappings ? "uidMappings"
+							    : "gidMappings");
+		snprintf(where, sizeof(where), "mounts[%zu]", i);
+		if (mount_opts_parse(&m->options, where, &o, err) < 0)
+			return -1;
+		mount_opts_free(&o);
+	}
+	return 0;
+}
+
+#define SET_NONZERO(o) ((o).set && (o).v != 0)
+
+static int check_resources(const struct oci_resources *r,
+			   struct husk_err **err)
+{
+	const char *p = "linux.resources";
+
+	if (r == NULL)
+		return 0;
+	if (r->memory) {
+		const struct oci_memory *m = r->memory;
+		const struct {
+			const char *name;
+			bool used;
+		} f[] = {
+			{"limit", SET_NONZERO(m->limit)},
+			{"reservation", SET_NONZERO(m->reservation)},
+			{"swap", SET_NONZERO(m->swap)},
+			{"kernel", SET_NONZERO(m->kernel)},
+			{"kernelTCP", SET_NONZERO(m->kernel_tcp)},
+			{"swappiness", m->swappiness.set},
+			{"disableOOMKiller", m->disable_oom_killer.set &&
+						     m->disable_oom_killer.v},
+		};
+		for (size_t i = 0; i < ARRAY_SIZE(f); i++)
+			if (f[i].used)
+				return NOT_YET(err,
+					       "%s.memory.%s: not supported yet",
+					       p, f[i].name);
+	}
+	if (r->cpu) {
+		const struct oci_cpu *c = r->cpu;
+		const struct {
+			const char *name;
+			bool used;
+		} f[] = {
+			{"shares", SET_NONZERO(c->shares)},
+			/* -1 is "no limit", the default */
+			{"quota", c->quota.set && c->quota.v > 0},
+			{"period", SET_NONZERO(c->period)},
+			{"burst", SET_NONZERO(c->burst)},
+			{"realtimePeriod", SET_NONZERO(c->realtime_period)},
+			{"realtimeRuntime", SET_NONZERO(c->realtime_runtime)},
+			{"idle", SET_NONZERO(c->idle)},
+			{"cpus", c->cpus && c->cpus[0]},
+			{"mems", c->mems && c->mems[0]},
+		};
+		for (size_t i = 0; i < ARRAY_SIZE(f); i++)
+			if (f[i].used)
+				return NOT_YET(err,
+					       "%s.cpu.%s: not supported yet", p,
+					       f[i].name);
+	}
+	if (r->has_pids && r->pids_limit.set && r->pids_limit.v > 0)
+		return NOT_YET(err, "%s.pids.limit: not supported yet", p);
+	if (r->block_io) {
+		const struct oci_block_io *b = r->block_io;
+		if (SET_NONZERO(b->weight) || SET_NONZERO(b->leaf_weight) ||
+		    b->n_weight_device || b->throttle_read_bps.n ||
+		    b->throttle_write_bps.n || b->throttle_read_iops.n ||
+		    b->throttle_write_iops.n)
+			return NOT_YET(err, "%s.blockIO: not supported yet", p);
+	}
+	if (r->n_hugepage_limits)
+		return NOT_YET(err, "%s.hugepageLimits: not supported yet", p);
+	if (r->network &&
+	    (SET_NONZERO(r->network->class_id) || r->network->n_priorities))
+		return NOT_YET(err, "%s.network: not supported yet", p);
+	if (r->n_rdma)
+		return NOT_YET(err, "%s.rdma: not supported yet", p);
+	if (r->n_unified)
+		return NOT_YET(err, "%s.unified: not supported yet", p);
+	return 0;
+}
+
+static bool has_ns(const struct oci_linux *lx, enum oci_ns_type t)
+{
+	for (size_t i = 0; i < lx->n_namespaces; i++)
+		if (lx->namespaces[i].type == t)
+			return true;
+	return false;
+}
+
+/* Is the namespace of type t given by path the host's own (ours)? */
+static bool ns_is_host(const struct oci_linux *lx, enum oci_ns_type t,
+		       const char *self)
+{
+	struct stat a, b;
+
+	for (size_t i = 0; i < lx->n_namespaces; i++) {
+		const struct oci_namespace *ns = &lx->namespaces[i];
+		if (ns->type != t || ns->path == NULL)
+			continue;
+		return stat(ns->path, &a) == 0 && stat(self, &b) == 0 &&
+		       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+	}
+	return false;
+}
+
+/* runc's rules (libcontainer/configs/validate): only sysctls that live in
+ * a namespace the container does not share with the host. */
+static int check_sysctl(const struct oci_linux *lx, struct husk_err **err)
+{
+	static const char *const ipc_keys[] = {
+		"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni",
+		"kernel.sem",    "kernel.shmall", "kernel.shmmax",
+		"kernel.shmmni", "kernel.shm_rmid_forced",
+	};
+
+	for (size_t i = 0; i < lx->n_sysctl; i++) {
+		const char *k = lx->sysctl[i].key;
+		bool ipc = husk_str_has_prefix(k, "fs.mqueue.");
+
+		if (k[0] == '\0' || strchr(k, '/') || lx->sysctl[i].value == NULL)
+			return husk_err_set(err, EINVAL,
+					    "linux.sysctl: invalid sysctl \"%s\"",
+					    k);
+		for (size_t j = 0; j < ARRAY_SIZE(ipc_keys); j++)
+			ipc |= strcmp(k, ipc_keys[j]) == 0;
+		if (ipc && has_ns(lx, OCI_NS_IPC))
+			continue;
+		if (husk_str_has_prefix(k, "net.") &&
+		    has_ns(lx, OCI_NS_NETWORK)) {
+			if (ns_is_host(lx, OCI_NS_NETWORK, "/proc/self/ns/net"))
+				return husk_err_set(err, EINVAL,
+						    "linux.sysctl: sysctl \"%s\" "
+						    "not allowed in the host's "
+						    "network namespace",
+						    k);
+			continue;
+		}
+		if (has_ns(lx, OCI_NS_UTS)) {
+			if (strcmp(k, "kernel.domainname") == 0)
+				continue;
+			if (strcmp(k, "kernel.hostname") == 0)
+				return husk_err_set(err, EINVAL,
+						    "linux.sysctl: sysctl \"%s\" "
+						    "is not allowed as it "
+						    "conflicts with the OCI "
+						    "\"hostname\" field",
+						    k);
+		}
+		return husk_err_set(err, EINVAL,
+				    "linux.sysctl: sysctl \"%s\" is not in a "
+				    "separate kernel namespace",
+				    k);
+	}
+	return 0;
+}
+
+static int check_linux(const struct oci_linux *lx, struct husk_err **err)
+{
+	if (lx == NULL)
+		return husk_err_set(err, EINVAL,
+				    "linux: missing (a mount namespace is "
+				    "required)");
+	if (lx->n_uid_mappings)
+		return NOT_YET(err, "linux.uidMappings: not supported yet");
+	if (lx->n_gid_mappings)
+		return NOT_YET(err, "linux.gidMappings: not supported yet");
+	for (size_t i = 0; i < lx->n_namespaces; i++)
+		if (lx->namespaces[i].type == OCI_NS_USER)
+			return NOT_YET(err,
+				       "linux.namespaces[%zu] (user): not "
+				       "supported yet",
+				       i);
+	if (!has_ns(lx, OCI_NS_MOUNT))
+		return husk_err_set(err, EINVAL,
+				    "linux.namespaces: a mount namespace is "
+				    "required");
+	if (lx->time_offsets) {
+		const struct oci_time_offset *o[] = {
+			lx->time_offsets->monotonic, lx->time_offsets->boottime};
+		for (size_t i = 0; i < ARRAY_SIZE(o); i++)
+			if (o[i] && (o[i]->secs || o[i]->nanosecs))
+				return NOT_YET(err, "linux.timeOffsets: not "
+						    "supported yet");
+	}
+	if (lx->seccomp)
+		return NOT_YET(err, "linux.seccomp: not supported yet");
+	if (lx->mount_label && lx->mount_label[0])
+		return NOT_YET(err, "linux.mountLabel: not supported yet");
+	if (lx->intel_rdt)
+		return NOT_YET(err, "linux.intelRdt: not supported yet");
+	if (lx->personality &&
+	    ((lx->personality->domain &&
+	      strcmp(lx->personality->domain, "LINUX") != 0) ||
+	     lx->personality->flags.n))
+		return NOT_YET(err, "linux.personality: not supported yet");
+	if (lx->memory_policy)
+		return NOT_YET(err, "linux.memoryPolicy: not supported yet");
+	if (lx->n_net_devices)
+		return NOT_YET(err, "linux.netDevices: not supported yet");
+	if (check_sysctl(lx, err) < 0)
+		return -1;
+	return check_resources(lx->resources, err);
+}
+
+int linux_check_supported(const struct oci_spec *spec, struct husk_err **err)
+{
+	if (check_process(spec->process, err) < 0)
+		return -1;
+	if (spec->hooks && check_hooks(spec->hooks, err) < 0)
+		return -1;
+	if (check_mounts(spec, err) < 0)
+		return -1;
+	return check_linux(spec->linux_, err);
+}
