@@ -1075,31 +1075,32 @@ static const struct field spec_fields[] = {
  * yajl_tree_parse() allows, are refused as every other JSON reader does. */
 static int json_prescan(const char *s, size_t len, struct husk_err **err)
 {
-	size_t depth = 0;
-	bool in_str = false;
+	size_t depth = 0, i = 0;
 
-	for (size_t i = 0; i < len; i++) {
+	while (i < len) {
 		char c = s[i];
 
-		if (c == '\0')
+		if (c == '"') {
+			/* a string: only '"', '\\' and NUL matter */
+			for (i++; i < len; i++) {
+				c = s[i];
+				if (c == '"' || c == '\\' || c == '\0') {
+					if (c != '\\')
+						break;
+					if (i + 5 < len && s[i + 1] == 'u' &&
+					    memcmp(s + i + 2, "0000", 4) == 0)
+						return husk_err_set(err, EINVAL,
+								    "invalid JSON: \\u0000 in a string at offset %zu",
+								    i);
+					i++;
+				}
+			}
+			if (i >= len || c == '\0')
+				continue;
+		} else if (c == '\0') {
 			return husk_err_set(err, EINVAL,
 					    "invalid JSON: NUL byte at offset %zu",
 					    i);
-		if (in_str) {
-			if (c == '"') {
-				in_str = false;
-			} else if (c == '\\' && i + 1 < len) {
-				if (s[i + 1] == 'u' && i + 5 < len &&
-				    memcmp(s + i + 2, "0000", 4) == 0)
-					return husk_err_set(err, EINVAL,
-							    "invalid JSON: \\u0000 in a string at offset %zu",
-							    i);
-				i++;
-			}
-			continue;
-		}
-		if (c == '"') {
-			in_str = true;
 		} else if (c == '/') {
 			/* yajl_tree_parse() turns comments on; JSON (and Go,
 			 * which most tools that read configs use) has none */
@@ -1114,6 +1115,7 @@ static int json_prescan(const char *s, size_t len, struct husk_err **err)
 		} else if ((c == '}' || c == ']') && depth > 0) {
 			depth--;
 		}
+		i++;
 	}
 	return 0;
 }
@@ -1121,8 +1123,10 @@ static int json_prescan(const char *s, size_t len, struct husk_err **err)
 static int json_parse(const char *json, size_t len, yajl_val *out,
 		      struct husk_err **err)
 {
-	_cleanup_free_ char *buf = NULL;
-	char ebuf[256] = "";
+	/* most configs fit: no malloc/free of a large block per parse */
+	char stackbuf[16384];
+	_cleanup_free_ char *heapbuf = NULL;
+	char ebuf[256] = "", *buf = stackbuf;
 	size_t n;
 
 	if (len > OCI_SPEC_MAX_SIZE)
@@ -1131,9 +1135,11 @@ static int json_parse(const char *json, size_t len, yajl_val *out,
 				    OCI_SPEC_MAX_SIZE);
 	if (json_prescan(json, len, err) < 0)
 		return -1;
-	buf = malloc(len + 1);
-	if (buf == NULL)
-		return husk_err_set(err, ENOMEM, "out of memory");
+	if (len >= sizeof(stackbuf)) {
+		buf = heapbuf = malloc(len + 1);
+		if (buf == NULL)
+			return husk_err_set(err, ENOMEM, "out of memory");
+	}
 	memcpy(buf, json, len);
 	buf[len] = '\0';
 	*out = yajl_tree_parse(buf, ebuf, sizeof(ebuf));
