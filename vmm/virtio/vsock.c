@@ -40,6 +40,8 @@ enum conn_state {
 
 struct vsock_conn {
 	struct vsock_dev *vs;
+	struct vsock_conn *next_dead;
+	bool dead;
 	int fd;
 	enum conn_state state;
 	uint32_t local_port; /* host side */
@@ -76,6 +78,10 @@ struct vsock_dev {
 		uint32_t host_port, guest_port;
 	} rst[RST_RING];
 	unsigned rst_head, rst_n;
+	/* Closed connections whose memory the event loop thread frees: a
+	 * vCPU thread (driver reset, DRIVER_OK) may close a connection while
+	 * the loop thread holds a just-dispatched event for it. */
+	struct vsock_conn *grave;
 	bool rx_pushed, tx_pushed;
 	struct virtq_chain chain;
 	struct iovec scratch[VIRTQ_MAX_SIZE];
@@ -123,8 +129,24 @@ static void conn_free(struct vsock_conn *c)
 	}
 	event_del(vs->loop, c->fd);
 	close(c->fd);
+	c->fd = -1;
 	free(c->buf);
-	free(c);
+	c->buf = NULL;
+	c->dead = true;
+	c->next_dead = vs->grave;
+	vs->grave = c;
+}
+
+/* Loop thread, lock held: no event for a dead connection can be in flight
+ * any more (their fds left epoll before they died). */
+static void conn_reap(struct vsock_dev *vs)
+{
+	while (vs->grave) {
+		struct vsock_conn *c = vs->grave;
+
+		vs->grave = c->next_dead;
+		free(c);
+	}
 }
 
 /* Drop a connection; the guest learns of it by RST if it knows it. */
@@ -373,7 +395,14 @@ static void conn_event(void *opaque, uint32_t events)
 	struct vsock_conn *c = opaque;
 	struct vsock_dev *vs = c->vs;
 
+	/* c is alive or in the grave: only this thread frees it. */
 	virtio_mmio_lock(&vs->t);
+	if (c->dead) {
+		conn_reap(vs);
+		virtio_mmio_unlock(&vs->t);
+		return;
+	}
+	conn_reap(vs);
 	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 		c->readable = true;
 	if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
@@ -401,6 +430,7 @@ static void listen_event(void *opaque, uint32_t events)
 
 	(void)events;
 	virtio_mmio_lock(&vs->t);
+	conn_reap(vs);
 	for (;;) {
 		int fd = accept4(vs->listen_fd, NULL, NULL,
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -824,6 +854,7 @@ static void vsock_destroy(struct virtio_mmio *t)
 
 	while (vs->n_conns > 0)
 		conn_free(vs->conns[0]);
+	conn_reap(vs);
 	if (vs->listen_fd >= 0) {
 		event_del(vs->loop, vs->listen_fd);
 		close(vs->listen_fd);
