@@ -171,13 +171,29 @@ static int load_one(struct agent *a, int dirfd, const char *name)
 	return 0;
 }
 
+void agent_modules_init(struct agent *a)
+{
+	a->mods.dirfd = -1;
+	a->mods.done = true; /* until there is something to wait for */
+	pthread_mutex_init(&a->mods.lock, NULL);
+	pthread_cond_init(&a->mods.cond, NULL);
+}
+
+static void late_add(struct agent_modules *m, size_t *n, const char *name)
+{
+	m->late = husk_reallocarray(m->late, *n + 2, sizeof(char *));
+	m->late[(*n)++] = husk_strdup(name);
+	m->late[*n] = NULL;
+}
+
 int agent_load_modules(struct agent *a, const char *order_path)
 {
 	_cleanup_free_ char *text = NULL, *dir = husk_strdup(order_path);
-	_cleanup_close_ int dirfd = -1;
 	_cleanup_err_ struct husk_err *err = NULL;
 	char *save = NULL, *line, *slash;
 	int failed = 0, loaded = 0;
+	size_t nlate = 0;
+	bool late = false;
 	double t0 = mono_ms();
 
 	if (husk_read_file_at(AT_FDCWD, order_path, 1 << 20, &text, NULL,
@@ -188,9 +204,9 @@ int agent_load_modules(struct agent *a, const char *order_path)
 	slash = strrchr(dir, '/');
 	if (slash)
 		*slash = '\0';
-	dirfd = open(slash ? (*dir ? dir : "/") : ".",
-		     O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd < 0) {
+	a->mods.dirfd = open(slash ? (*dir ? dir : "/") : ".",
+			     O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (a->mods.dirfd < 0) {
 		agent_say(a, "modules: open %s: %s", dir, strerror(errno));
 		return 1;
 	}
@@ -206,6 +222,8 @@ int agent_load_modules(struct agent *a, const char *order_path)
 					  line + 9, a->kernel);
 			continue;
 		}
+		if (husk_str_has_prefix(line, "# late"))
+			late = true;
 		if (line[0] == '#' || line[0] == '\0')
 			continue;
 		if (strstr(line, "..") || line[0] == '/') {
@@ -213,7 +231,9 @@ int agent_load_modules(struct agent *a, const char *order_path)
 			failed++;
 			continue;
 		}
-		if (load_one(a, dirfd, line) < 0)
+		if (late)
+			late_add(&a->mods, &nlate, line);
+		else if (load_one(a, a->mods.dirfd, line) < 0)
 			failed++;
 		else
 			loaded++;
@@ -221,6 +241,56 @@ int agent_load_modules(struct agent *a, const char *order_path)
 	if (a->opts.debug || failed)
 		agent_say(a, "modules: %d loaded, %d failed in %.1f ms",
 			  loaded, failed, mono_ms() - t0);
+	return failed;
+}
+
+static void *late_thread(void *arg)
+{
+	struct agent *a = arg;
+	double t0 = mono_ms();
+	int failed = 0, n = 0;
+
+	for (char **p = a->mods.late; *p; p++, n++)
+		if (load_one(a, a->mods.dirfd, *p) < 0)
+			failed++;
+	if (a->opts.debug || failed)
+		agent_say(a, "late modules: %d, %d failed in %.1f ms", n,
+			  failed, mono_ms() - t0);
+	pthread_mutex_lock(&a->mods.lock);
+	a->mods.failed = failed;
+	a->mods.done = true;
+	pthread_cond_broadcast(&a->mods.cond);
+	pthread_mutex_unlock(&a->mods.lock);
+	return NULL;
+}
+
+void agent_modules_start_late(struct agent *a)
+{
+	pthread_t t;
+	int r;
+
+	if (a->mods.late == NULL)
+		return;
+	a->mods.done = false;
+	r = pthread_create(&t, NULL, late_thread, a);
+	if (r != 0) {
+		/* Not fatal: load them here, only later than planned. */
+		agent_say(a, "late modules: pthread_create: %s", strerror(r));
+		late_thread(a);
+		return;
+	}
+	pthread_detach(t);
+}
+
+int agent_modules_wait(struct agent *a)
+{
+	int failed;
+
+	pthread_mutex_lock(&a->mods.lock);
+	while (!a->mods.done)
+		pthread_cond_wait(&a->mods.cond, &a->mods.lock);
+	failed = a->mods.failed;
+	pthread_mutex_unlock(&a->mods.lock);
 	return failed;
 }
 

@@ -53,6 +53,9 @@ static void agent_release(struct agent *a)
 		close(a->listen_fd);
 	if (a->shutdown_fd >= 0)
 		close(a->shutdown_fd);
+	if (a->mods.dirfd >= 0)
+		close(a->mods.dirfd);
+	husk_strvfreep(&a->mods.late);
 	free(a->unix_path);
 	free(a->listen_spec);
 }
@@ -86,6 +89,7 @@ static void guest_boot(struct agent *a)
 	}
 	if (a->opts.marker_only)
 		agent_power_off(a);
+	agent_modules_start_late(a);
 }
 
 int main(int argc, char **argv)
@@ -108,6 +112,7 @@ int main(int argc, char **argv)
 	int c, rc;
 
 	a.pid1 = getpid() == 1;
+	agent_modules_init(&a);
 	/* The kernel may pass init arguments it did not understand; PID 1
 	 * ignores its argv. */
 	while (!a.pid1 &&
@@ -134,6 +139,12 @@ int main(int argc, char **argv)
 	}
 
 	signal(SIGPIPE, SIG_IGN);
+	if (agent_signals_block(&err) < 0) {
+		fprintf(stderr, "husk-agent: %s\n", err->msg);
+		husk_err_free(&err);
+		if (!a.pid1)
+			return 1;
+	}
 	if (uname(&u) == 0)
 		snprintf(a.kernel, sizeof(a.kernel), "%s", u.release);
 	a.shutdown_fd = eventfd(0, EFD_CLOEXEC);

@@ -5,16 +5,19 @@
 # is written directly, owners 0:0, so /dev/console can be a device node.
 #
 # usage: mkinitramfs.sh --agent BIN --out FILE [--kver VER]
-#                       [--modules "m1 m2 ..."] [--compress none|lz4|gzip|zstd]
+#                       [--modules "m1 m2 ..."] [--late-modules "m3 ..."]
+#                       [--compress none|lz4|gzip|zstd]
 set -euo pipefail
 
 agent="" out="" kver="" compress=none
-# Load order is taken from modules.dep; this is what the guest needs:
-# the virtio transports (mmio described in ACPI, pci for q35-style VMs),
-# vsock to reach the host, rng for early entropy, blk for --blk disks,
-# fuse+virtiofs and overlay for the shared container rootfs.
-modules="virtio_mmio virtio_pci virtio_rng vmw_vsock_virtio_transport
-virtio_blk virtiofs overlay"
+# Load order is taken from modules.dep. Before the ready marker the guest
+# needs the virtio transports (mmio described in ACPI, pci for q35-style
+# VMs), vsock to reach the host and rng for early entropy. The "late" ones
+# (blk for --blk disks, fuse+virtiofs and overlay for the container rootfs)
+# load in the background after the marker: they are half of the module
+# time and nothing needs them before the host's first create.
+modules="virtio_mmio virtio_pci virtio_rng vmw_vsock_virtio_transport"
+late_modules="virtio_blk virtiofs overlay"
 
 die() {
 	echo "mkinitramfs: $*" >&2
@@ -27,6 +30,7 @@ while [ $# -gt 0 ]; do
 	--out) out=$2; shift 2 ;;
 	--kver) kver=$2; shift 2 ;;
 	--modules) modules=$2; shift 2 ;;
+	--late-modules) late_modules=$2; shift 2 ;;
 	--compress) compress=$2; shift 2 ;;
 	*) die "unknown argument $1" ;;
 	esac
@@ -82,12 +86,21 @@ visit() {
 for m in $modules; do
 	visit "$m"
 done
+n_early=${#order[@]}
+for m in $late_modules; do
+	visit "$m"
+done
 
 {
 	echo "# kernel $kver"
 	echo "# husk-agent loads these in order with finit_module(fd, \"\", 0)"
 } >"$stage/lib/modules/husk.order"
+i=0
 for m in "${order[@]}"; do
+	if [ "$i" -eq "$n_early" ]; then
+		echo "# late: loaded after the ready marker" >>"$stage/lib/modules/husk.order"
+	fi
+	i=$((i + 1))
 	src=$kdir/${path_of[$m]}
 	dst=$stage/lib/modules/$m.ko
 	# finit_module without MODULE_DECOMPRESS only takes plain ELF.

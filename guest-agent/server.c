@@ -246,19 +246,30 @@ static int epoll_add(int ep, int fd, struct husk_err **err)
 	return 0;
 }
 
+static void serve_sigset(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGCHLD);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+}
+
+int agent_signals_block(struct husk_err **err)
+{
+	sigset_t set;
+
+	serve_sigset(&set);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return husk_err_sys(err, "sigprocmask");
+	return 0;
+}
+
 int agent_serve(struct agent *a, struct husk_err **err)
 {
 	_cleanup_close_ int ep = -1, sfd = -1;
 	sigset_t set;
 
-	/* Blocked in every thread (they inherit the mask); only the signalfd
-	 * sees them. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		return husk_err_sys(err, "sigprocmask");
+	serve_sigset(&set);
 	sfd = signalfd(-1, &set, SFD_CLOEXEC);
 	if (sfd < 0)
 		return husk_err_sys(err, "signalfd");
