@@ -75,6 +75,7 @@ static const int allowed[] = {
 
 static const unsigned long allowed_ioctls[] = {
 	KVM_RUN, KVM_IRQ_LINE, KVM_IRQFD, KVM_IOEVENTFD, FIONBIO, FIONREAD,
+	TCGETS, /* stdio asks whether stderr is a terminal on first use */
 };
 
 static int allow_if_eq(scmp_filter_ctx ctx, int nr, unsigned arg,
