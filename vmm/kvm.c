@@ -336,13 +336,5 @@ void *kvm_vcpu_thread(void *arg)
 		if (!vcpu_handle_exit(c))
 			break;
 	}
-#ifdef HUSK_DEBUG
-	{
-		struct kvm_regs r; struct kvm_sregs sr;
-		ioctl(c->fd, KVM_GET_REGS, &r); ioctl(c->fd, KVM_GET_SREGS, &sr);
-		vm_log(vm, "DEBUG vcpu%d rip=%llx rsp=%llx rax=%llx cr0=%llx cr2=%llx cr3=%llx cr4=%llx efer=%llx cs=%x exit=%u", c->index,
-		 r.rip, r.rsp, r.rax, sr.cr0, sr.cr2, sr.cr3, sr.cr4, sr.efer, sr.cs.selector, c->run->exit_reason);
-	}
-#endif
 	return NULL;
 }

@@ -545,12 +545,7 @@ static int run(struct vmm *v, struct husk_err **err)
 		munmap(initrd.p, initrd.len);
 	if (setup_devices(v, err) < 0)
 		return -1;
-#ifdef HUSK_DEBUG
-	/* debug builds only: KVM_GET_REGS for the exit dump is not allowed */
-	if (!getenv("HUSK_NOCONFINE") && confine_apply(err) < 0)
-#else
 	if (confine_apply(err) < 0)
-#endif
 		return -1;
 	if (start_threads(v, err) < 0)
 		return -1;

@@ -83,10 +83,6 @@ void cpuid_shape(struct kvm_cpuid2 *t, unsigned cap, int index, int nvcpus)
 	if ((e = leaf(t, 1, 0))) {
 		e->ebx = (e->ebx & 0xffff) | id << 24 | (n & 0xff) << 16;
 		e->ecx |= 1u << 31; /* running under a hypervisor */
-#ifdef HUSK_DEBUG
-		if (getenv("HUSK_NO_CX16"))
-			e->ecx &= ~(1u << 13);
-#endif
 		if (n > 1)
 			e->edx |= 1u << 28; /* HTT: ebx[23:16] is valid */
 		else
