@@ -34,6 +34,23 @@
 /* "_<port>" that the vsock device appends for guest-initiated links */
 #define VSOCK_SUFFIX_MAX 11
 
+#if defined(__SANITIZE_ADDRESS__)
+#define HUSK_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HUSK_ASAN 1
+#endif
+#endif
+#ifdef HUSK_ASAN
+/* LeakSanitizer stops the world with ptrace at exit, which the seccomp
+ * filter (rightly) kills; address and UB checks stay on. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+	return "detect_leaks=0";
+}
+#endif
+
 struct opts {
 	const char *kernel, *initrd, *cmdline, *vsock, *console, *marker;
 	uint64_t mem;
