@@ -1,4 +1,4 @@
-/* The state directory and state.json: atomic writes under an flock, status
+/* The state directory and state.json: atomic writes under a lock, status
  * derived from the live process (runtime-spec runtime.md#state). */
 #include "oci/state.h"
 
@@ -8,7 +8,6 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -357,12 +356,23 @@ void oci_state_free(struct oci_state *st)
 
 /* ---- the directory ---------------------------------------------------- */
 
+/* POSIX record locks, not flock: a record lock belongs to the process and
+ * is not inherited across fork/clone, while an flock belongs to the open
+ * file description, which the container's init shares until its execve --
+ * and a created container's init waits on exec.fifo before that, so with
+ * flock `start` would wait for the lock forever. husk opens .lock once per
+ * command, so the POSIX rule "any close drops the lock" costs nothing. */
 static int lock_fd(int fd, bool exclusive, bool block)
 {
-	int op = (exclusive ? LOCK_EX : LOCK_SH) | (block ? 0 : LOCK_NB);
+	struct flock fl = {
+		.l_type = exclusive ? F_WRLCK : F_RDLCK,
+		.l_whence = SEEK_SET,
+		.l_start = 0,
+		.l_len = 0,
+	};
 
 	for (;;) {
-		if (flock(fd, op) == 0)
+		if (fcntl(fd, block ? F_SETLKW : F_SETLK, &fl) == 0)
 			return 0;
 		if (errno != EINTR)
 			return -1;
@@ -544,7 +554,7 @@ int oci_state_dir_open(const char *root, const char *id, bool exclusive,
 		return husk_err_sys(err, "open %s/" LOCK_FILE, path);
 	}
 	if (lock_fd(lockfd, exclusive, true) < 0)
-		return husk_err_sys(err, "flock %s/" LOCK_FILE, path);
+		return husk_err_sys(err, "lock %s/" LOCK_FILE, path);
 	/* Read through dirfd: if the directory was deleted (and maybe made
 	 * again by a new create) while we waited, this is the old one, now
 	 * empty, and the answer is the truth at the time we got the lock. */
@@ -589,7 +599,7 @@ int oci_state_dir_remove(struct oci_state_dir *d, struct husk_err **err)
 void oci_state_dir_close(struct oci_state_dir *d)
 {
 	if (d->lockfd >= 0)
-		close(d->lockfd); /* drops the flock */
+		close(d->lockfd); /* drops the lock */
 	if (d->dirfd >= 0)
 		close(d->dirfd);
 	free(d->path);

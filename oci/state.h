@@ -85,7 +85,8 @@ void oci_state_free(struct oci_state *st);
 
 /* ---- the directory ------------------------------------------------------ */
 
-/* A container's directory, opened and locked (flock on <dir>/.lock). */
+/* A container's directory, opened and locked (a POSIX record lock on
+ * <dir>/.lock, which a forked or cloned child does not inherit). */
 struct oci_state_dir {
 	char *path; /* <root>/<id> */
 	int dirfd;

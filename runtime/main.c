@@ -110,7 +110,13 @@ int main(int argc, char **argv)
 	};
 	const struct husk_cmd *cmd;
 	int npos = 0, r;
+	/* The parsers reorder their words in place; the re-exec from the
+	 * sealed copy needs the command line as it was given. */
+	_cleanup_free_ char **orig = husk_calloc((size_t)argc + 1,
+						  sizeof(char *));
 	char **rest = argv + 1;
+
+	memcpy(orig, argv, (size_t)argc * sizeof(char *));
 
 	if (strcmp(base_name(argv[0]), "husk-vm") == 0)
 		ctx.sandbox = "vm";
@@ -169,7 +175,7 @@ int main(int argc, char **argv)
 		if ((strcmp(cmd->name, "create") == 0 ||
 		     strcmp(cmd->name, "run") == 0) &&
 		    strcmp(ctx.sandbox, "container") == 0)
-			husk_ensure_sealed_exe(argv, &err);
+			husk_ensure_sealed_exe(orig, &err);
 		if (err == NULL) {
 			husk_log(&ctx.log, HUSK_LOG_DEBUG, "husk %s: root %s",
 				 cmd->name, ctx.root);
