@@ -138,7 +138,14 @@ static int add_arches(scmp_filter_ctx ctx, const struct oci_seccomp *s,
 					    SCMP_VER_MINOR, SCMP_VER_MICRO);
 		rc = seccomp_arch_add(ctx, a);
 		/* the native architecture is always in the filter */
-		if (rc < 0 && rc != -EEXIST)
+		if (rc == -EEXIST)
+			continue;
+		/* one BPF program cannot compare both byte orders */
+		if (rc == -EDOM)
+			return husk_err_set(err, EDOM,
+					    W ".architectures[%zu]: %s cannot share a filter with the native architecture (other byte order)",
+					    i, name);
+		if (rc < 0)
 			return husk_err_set(err, -rc,
 					    W ".architectures[%zu]: adding %s: %s",
 					    i, name, strerror(-rc));
@@ -536,6 +543,7 @@ void linux_seccomp_features(struct linux_seccomp_features *f)
 {
 	const char *const *names;
 	unsigned api = seccomp_api_get();
+	scmp_filter_ctx scratch;
 	size_t n;
 
 	memset(f, 0, sizeof(*f));
@@ -551,11 +559,20 @@ void linux_seccomp_features(struct linux_seccomp_features *f)
 	for (size_t i = 0; i < ARRAY_SIZE(operators); i++)
 		list_add(f->operators, &f->n_operators,
 			 ARRAY_SIZE(f->operators), operators[i].name);
+	/* the architectures a filter here can hold: known to libseccomp
+	 * and of the native byte order */
+	scratch = seccomp_init(SCMP_ACT_ALLOW);
 	names = oci_known_names(OCI_NAMES_SECCOMP_ARCHS, &n);
-	for (size_t i = 0; i < n; i++)
-		if (arch_token(names[i]) != 0)
+	for (size_t i = 0; scratch && i < n; i++) {
+		uint32_t a = arch_token(names[i]);
+		int rc = a ? seccomp_arch_add(scratch, a) : -EINVAL;
+
+		if (rc == 0 || rc == -EEXIST)
 			list_add(f->archs, &f->n_archs, ARRAY_SIZE(f->archs),
 				 names[i]);
+	}
+	if (scratch)
+		seccomp_release(scratch);
 	names = oci_known_names(OCI_NAMES_SECCOMP_FLAGS, &n);
 	for (size_t i = 0; i < n; i++) {
 		bool ok = false;
