@@ -1,5 +1,6 @@
 /* OCI hooks: fork + execve with the state JSON on stdin, stdout and stderr
- * captured, the timeout enforced through a pidfd (config.md#posix-platform-hooks). */
+ * captured, the timeout enforced through a pidfd
+ * (config.md#posix-platform-hooks). */
 #include "runtime/linux/hooks.h"
 
 #include <errno.h>
@@ -551,9 +552,9 @@ int linux_hooks_run_all(const struct oci_hook_list *hooks, const char *kind,
 			continue;
 		if (all == NULL)
 			errnum = e ? e->errnum : 0;
-		joined = husk_asprintf("%s%s%s", all ? all : "",
-				       all ? "; " : "",
-				       e && e->msg ? e->msg : "failed");
+		joined =
+			husk_asprintf("%s%s%s", all ? all : "", all ? "; " : "",
+				      e && e->msg ? e->msg : "failed");
 		free(all);
 		all = joined;
 		husk_err_free(&e);

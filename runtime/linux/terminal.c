@@ -25,7 +25,7 @@
 
 /* Documented in Documentation/admin-guide/devices.txt: 136-143. */
 #define PTY_SLAVE_MAJOR_FIRST 136
-#define PTY_SLAVE_MAJOR_LAST 143
+#define PTY_SLAVE_MAJOR_LAST  143
 
 /* ---- opening the pty ----------------------------------------------------- */
 
@@ -188,8 +188,7 @@ int linux_terminal_connect(const char *console_socket, int *sock,
 	return 0;
 }
 
-int linux_terminal_send_master_fd(int sock, int master,
-				  struct husk_err **err)
+int linux_terminal_send_master_fd(int sock, int master, struct husk_err **err)
 {
 	static const char name[] = TERMINAL_MASTER_NAME;
 	union {
@@ -217,7 +216,8 @@ int linux_terminal_send_master_fd(int sock, int master,
 		n = sendmsg(sock, &msg, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
-		return husk_err_sys(err, "sendmsg pty master to console socket");
+		return husk_err_sys(err,
+				    "sendmsg pty master to console socket");
 	/* The fd went with the first byte; finish the name if the stream
 	 * took only part of it. */
 	while ((size_t)n < iov.iov_len) {
@@ -305,9 +305,11 @@ static int relay_from_master(struct relay *r, int max, struct husk_err **err)
 		}
 		if (n < 0)
 			return husk_err_sys(err, "read pty master");
-		if (r->out_open && husk_write_all(r->out_fd, buf, (size_t)n) < 0) {
+		if (r->out_open &&
+		    husk_write_all(r->out_fd, buf, (size_t)n) < 0) {
 			if (errno != EPIPE && errno != EIO)
-				return husk_err_sys(err, "write terminal output");
+				return husk_err_sys(err,
+						    "write terminal output");
 			r->out_open = false;
 		}
 	}
@@ -363,9 +365,9 @@ static int relay_loop(struct relay *r, int sfd, int pidfd,
 		struct pollfd p[4];
 		int n = 0, i_in = -1, i_sig = -1, i_pid = -1;
 
-		p[n++] = (struct pollfd){
-			.fd = r->master,
-			.events = POLLIN | (r->len ? POLLOUT : 0)};
+		p[n++] = (struct pollfd){.fd = r->master,
+					 .events = POLLIN |
+						   (r->len ? POLLOUT : 0)};
 		if (r->in_open && r->len == 0) {
 			i_in = n;
 			p[n++] = (struct pollfd){.fd = r->in_fd,
@@ -474,24 +476,24 @@ int linux_terminal_relay(int master, int in_fd, int out_fd, pid_t child,
 	fcntl(master, F_SETFL, master_fl);
 out_tty:
 	if (tty) {
-		while (tcsetattr(in_fd, TCSADRAIN, &saved) < 0 && errno == EINTR)
+		while (tcsetattr(in_fd, TCSADRAIN, &saved) < 0 &&
+		       errno == EINTR)
 			;
 	}
-out_mask:
-	{
-		/* Take back a SIGPIPE that a closed out_fd raised here, so
-		 * unblocking does not deliver it; SIGWINCH is harmless. */
-		sigset_t pipe_set;
-		struct timespec zero = {0, 0};
+out_mask : {
+	/* Take back a SIGPIPE that a closed out_fd raised here, so
+	 * unblocking does not deliver it; SIGWINCH is harmless. */
+	sigset_t pipe_set;
+	struct timespec zero = {0, 0};
 
-		sigemptyset(&pipe_set);
-		sigaddset(&pipe_set, SIGPIPE);
-		sigpending(&pending);
-		if (!pipe_was_pending && sigismember(&pending, SIGPIPE) == 1)
-			while (sigtimedwait(&pipe_set, NULL, &zero) < 0 &&
-			       errno == EINTR)
-				;
-		pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
-	}
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	sigpending(&pending);
+	if (!pipe_was_pending && sigismember(&pending, SIGPIPE) == 1)
+		while (sigtimedwait(&pipe_set, NULL, &zero) < 0 &&
+		       errno == EINTR)
+			;
+	pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+}
 	return ret;
 }

@@ -56,8 +56,7 @@ int linux_terminal_connect(const char *console_socket, int *sock,
 /* Send the master over a connected socket exactly as runc does: one
  * sendmsg with TERMINAL_MASTER_NAME as data and the fd in one SCM_RIGHTS
  * control message. A peer that went away is an error, not a SIGPIPE. */
-int linux_terminal_send_master_fd(int sock, int master,
-				  struct husk_err **err);
+int linux_terminal_send_master_fd(int sock, int master, struct husk_err **err);
 
 /* linux_terminal_connect + linux_terminal_send_master_fd + close. */
 int linux_terminal_send_master(const char *console_socket, int master,

@@ -47,8 +47,8 @@ static int hook_main(const char *mode, int argc, char **argv)
 	}
 	if (strcmp(mode, "args") == 0) {
 		for (int i = 0; i < argc; i++)
-			o += (size_t)snprintf(buf + o, sizeof(buf) - o,
-					      "[%s]", argv[i]);
+			o += (size_t)snprintf(buf + o, sizeof(buf) - o, "[%s]",
+					      argv[i]);
 		return write_out(buf);
 	}
 	if (strcmp(mode, "stdin") == 0) {
@@ -191,16 +191,19 @@ TEST(env_exactly_as_given)
 	_cleanup_free_ char *out = out_path("env");
 	_cleanup_free_ char *outv = husk_asprintf("HOOK_OUT=%s", out);
 	_cleanup_free_ char *got = NULL, *want = NULL;
-	struct hook_spec t = {
-		self, {NULL}, {"HUSK_TEST_HOOK=env", outv, "A=1", "B=two words",
-			       "EMPTY=", NULL}, 0};
+	struct hook_spec t = {self,
+			      {NULL},
+			      {"HUSK_TEST_HOOK=env", outv, "A=1", "B=two words",
+			       "EMPTY=", NULL},
+			      0};
 
 	setenv("LEAK_CHECK", "must-not-appear", 1);
 	CHECK(run1(&t, "createRuntime", "{}", &err) == 0);
 	unsetenv("LEAK_CHECK");
 	got = slurp(out);
 	want = husk_asprintf("HUSK_TEST_HOOK=env\n%s\nA=1\nB=two words\n"
-			     "EMPTY=\n", outv);
+			     "EMPTY=\n",
+			     outv);
 	CHECK_STR(got, want);
 }
 
@@ -214,8 +217,8 @@ TEST(args_as_given_and_default)
 			      {"custom-argv0", "one", "two words", "", NULL},
 			      {"HUSK_TEST_HOOK=args", outv, NULL},
 			      0};
-	struct hook_spec d = {self, {NULL},
-			      {"HUSK_TEST_HOOK=args", outv, NULL}, 0};
+	struct hook_spec d = {
+		self, {NULL}, {"HUSK_TEST_HOOK=args", outv, NULL}, 0};
 
 	CHECK(run1(&t, "prestart", "{}", &err) == 0);
 	got = slurp(out);
@@ -243,8 +246,8 @@ TEST(state_on_stdin)
 	_cleanup_free_ char *state = NULL, *got = NULL;
 	struct oci_kv ann[] = {{"com.example.k", "v \"q\""},
 			       {"run.husk.sandbox", "container"}};
-	struct hook_spec t = {self, {NULL},
-			      {"HUSK_TEST_HOOK=stdin", outv, NULL}, 0};
+	struct hook_spec t = {
+		self, {NULL}, {"HUSK_TEST_HOOK=stdin", outv, NULL}, 0};
 	const char *pidp[] = {"pid", NULL};
 	const char *annp[] = {"annotations", "com.example.k", NULL};
 	char ebuf[256];
@@ -277,8 +280,8 @@ TEST(large_state_on_stdin)
 	_cleanup_free_ char *out = out_path("big");
 	_cleanup_free_ char *outv = husk_asprintf("HOOK_OUT=%s", out);
 	_cleanup_free_ char *big = husk_calloc(1, 300001), *got = NULL;
-	struct hook_spec t = {self, {NULL},
-			      {"HUSK_TEST_HOOK=stdin", outv, NULL}, 5};
+	struct hook_spec t = {
+		self, {NULL}, {"HUSK_TEST_HOOK=stdin", outv, NULL}, 5};
 
 	memset(big, 'x', 300000);
 	CHECK(run1(&t, "prestart", big, &err) == 0);
@@ -291,8 +294,7 @@ TEST(state_json_layout)
 	_cleanup_free_ char *a = NULL, *b = NULL;
 	struct oci_kv ann[] = {{"k", "v"}};
 
-	a = linux_hooks_state_json("1.0.2", "id1", "stopped", 0, "/b", NULL,
-				   0);
+	a = linux_hooks_state_json("1.0.2", "id1", "stopped", 0, "/b", NULL, 0);
 	CHECK_STR(a, "{\"ociVersion\":\"1.0.2\",\"id\":\"id1\","
 		     "\"status\":\"stopped\",\"bundle\":\"/b\"}");
 	b = linux_hooks_state_json("1.0.2", "id1", "running", 7, "/b\n", ann,
@@ -309,8 +311,7 @@ TEST(exit_status_message)
 	struct oci_hook h[2];
 	struct oci_hook_list l = {h, 2};
 	struct hook_spec ok = {"/bin/true", {NULL}, {NULL}, 0};
-	struct hook_spec bad = {self, {NULL}, {"HUSK_TEST_HOOK=fail", NULL},
-				0};
+	struct hook_spec bad = {self, {NULL}, {"HUSK_TEST_HOOK=fail", NULL}, 0};
 	struct hook_spec f = {"/bin/false", {"false", NULL}, {NULL}, 0};
 
 	hook_fill(&h[0], &ok);
@@ -332,8 +333,8 @@ TEST(first_failure_stops_the_list)
 	struct oci_hook h[2];
 	struct oci_hook_list l = {h, 2};
 	struct hook_spec f = {"/bin/false", {NULL}, {NULL}, 0};
-	struct hook_spec w = {self, {NULL},
-			      {"HUSK_TEST_HOOK=args", outv, NULL}, 0};
+	struct hook_spec w = {
+		self, {NULL}, {"HUSK_TEST_HOOK=args", outv, NULL}, 0};
 
 	hook_fill(&h[0], &f);
 	hook_fill(&h[1], &w);
@@ -350,8 +351,8 @@ TEST(run_all_keeps_going)
 	struct oci_hook_list l = {h, 3};
 	struct hook_spec f = {"/bin/false", {NULL}, {NULL}, 0};
 	struct hook_spec m = {"/nonexistent/x", {NULL}, {NULL}, 0};
-	struct hook_spec w = {self, {NULL},
-			      {"HUSK_TEST_HOOK=args", outv, NULL}, 0};
+	struct hook_spec w = {
+		self, {NULL}, {"HUSK_TEST_HOOK=args", outv, NULL}, 0};
 
 	hook_fill(&h[0], &f);
 	hook_fill(&h[1], &m);
@@ -367,11 +368,12 @@ TEST(run_all_keeps_going)
 TEST(killed_by_signal)
 {
 	_cleanup_err_ struct husk_err *err = NULL;
-	struct hook_spec t = {"/bin/sh", {"sh", "-c", "kill -TERM $$", NULL},
-			      {NULL}, 0};
+	struct hook_spec t = {
+		"/bin/sh", {"sh", "-c", "kill -TERM $$", NULL}, {NULL}, 0};
 
 	CHECK(run1(&t, "startContainer", "{}", &err) < 0 && err);
-	CHECK_STR(err->msg, "startContainer hook[0] /bin/sh: killed by signal 15");
+	CHECK_STR(err->msg,
+		  "startContainer hook[0] /bin/sh: killed by signal 15");
 }
 
 TEST(timeout_kills)
@@ -393,8 +395,8 @@ TEST(timeout_kills_its_children)
 	 * holding the output pipe; the whole group goes. */
 	_cleanup_err_ struct husk_err *err = NULL;
 	_cleanup_free_ char *pidf = out_path("grandchild");
-	_cleanup_free_ char *script = husk_asprintf(
-		"sleep 100 & echo $! > %s; wait", pidf);
+	_cleanup_free_ char *script =
+		husk_asprintf("sleep 100 & echo $! > %s; wait", pidf);
 	_cleanup_free_ char *pid = NULL;
 	struct hook_spec t = {"/bin/sh", {"sh", "-c", script, NULL}, {NULL}, 1};
 	double t0 = now_s();
@@ -420,8 +422,8 @@ TEST(leftover_child_does_not_block)
 	/* A hook that leaves a child holding its stdout is done when it
 	 * exits: runc would wait for EOF here; we do not. */
 	_cleanup_err_ struct husk_err *err = NULL;
-	struct hook_spec t = {"/bin/sh", {"sh", "-c", "sleep 2 & exit 0", NULL},
-			      {NULL}, 0};
+	struct hook_spec t = {
+		"/bin/sh", {"sh", "-c", "sleep 2 & exit 0", NULL}, {NULL}, 0};
 	double t0 = now_s();
 
 	CHECK(run1(&t, "poststart", "{}", &err) == 0);
@@ -447,8 +449,8 @@ TEST(epipe_is_not_a_failure)
 {
 	_cleanup_err_ struct husk_err *err = NULL, *err2 = NULL;
 	_cleanup_free_ char *big = husk_calloc(1, 1 << 20);
-	struct hook_spec c = {self, {NULL}, {"HUSK_TEST_HOOK=close-stdin", NULL},
-			      5};
+	struct hook_spec c = {
+		self, {NULL}, {"HUSK_TEST_HOOK=close-stdin", NULL}, 5};
 	struct hook_spec t = {"/bin/true", {NULL}, {NULL}, 5};
 	struct sigaction sa;
 	sigset_t pending;
@@ -467,8 +469,8 @@ TEST(no_fd_leaks_into_the_hook)
 	_cleanup_free_ char *out = out_path("fds");
 	_cleanup_free_ char *outv = husk_asprintf("HOOK_OUT=%s", out);
 	_cleanup_free_ char *got = NULL;
-	struct hook_spec t = {self, {NULL},
-			      {"HUSK_TEST_HOOK=fds", outv, NULL}, 0};
+	struct hook_spec t = {
+		self, {NULL}, {"HUSK_TEST_HOOK=fds", outv, NULL}, 0};
 	/* Deliberately without O_CLOEXEC: the hook must still not get it. */
 	int leak = open("/dev/null", O_RDONLY);
 	int leak2 = dup(leak);
@@ -490,8 +492,8 @@ TEST(signals_reset_in_the_hook)
 	_cleanup_free_ char *out = out_path("signals");
 	_cleanup_free_ char *outv = husk_asprintf("HOOK_OUT=%s", out);
 	_cleanup_free_ char *got = NULL;
-	struct hook_spec t = {self, {NULL},
-			      {"HUSK_TEST_HOOK=signals", outv, NULL}, 5};
+	struct hook_spec t = {
+		self, {NULL}, {"HUSK_TEST_HOOK=signals", outv, NULL}, 5};
 	struct sigaction ign = {.sa_handler = SIG_IGN}, old_int, old_hup;
 	sigset_t usr1, old_mask;
 	int r;
@@ -518,8 +520,8 @@ TEST(stdio_closed_in_caller)
 	_cleanup_free_ char *out = out_path("stdin2");
 	_cleanup_free_ char *outv = husk_asprintf("HOOK_OUT=%s", out);
 	_cleanup_free_ char *got = NULL;
-	struct hook_spec t = {self, {NULL},
-			      {"HUSK_TEST_HOOK=stdin", outv, NULL}, 5};
+	struct hook_spec t = {
+		self, {NULL}, {"HUSK_TEST_HOOK=stdin", outv, NULL}, 5};
 	int saved[3], r;
 
 	for (int i = 0; i < 3; i++)
@@ -570,8 +572,7 @@ int main(int argc, char **argv)
 	RUN(signals_reset_in_the_hook);
 	RUN(stdio_closed_in_caller);
 	{
-		_cleanup_free_ char *cmd =
-			husk_asprintf("rm -rf '%s'", tmpdir);
+		_cleanup_free_ char *cmd = husk_asprintf("rm -rf '%s'", tmpdir);
 		if (system(cmd) != 0)
 			printf("FAIL test_hooks: cleanup of %s\n", tmpdir);
 	}

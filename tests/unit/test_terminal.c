@@ -115,9 +115,9 @@ TEST(open_refuses)
 
 struct receiver {
 	int listen_fd;
-	int fd;          /* received */
-	int n_fds;       /* how many came */
-	char data[256];  /* the message's bytes */
+	int fd;		/* received */
+	int n_fds;	/* how many came */
+	char data[256]; /* the message's bytes */
 	ssize_t data_len;
 	int sock_type;
 };
@@ -242,15 +242,13 @@ TEST(send_master_long_path)
 	/* Longer than sun_path (108): reached through /proc/self/fd. */
 	_cleanup_err_ struct husk_err *err = NULL;
 	_cleanup_close_ int m = -1, s = -1, dfd = -1;
-	_cleanup_free_ char *dir = husk_asprintf(
-		"%s/%0120d", tmpdir, 0);
+	_cleanup_free_ char *dir = husk_asprintf("%s/%0120d", tmpdir, 0);
 	_cleanup_free_ char *path = husk_asprintf("%s/c.sock", dir);
 	_cleanup_free_ char *short_path = NULL;
 	struct receiver r = {.fd = -1};
 	pthread_t th;
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
 
-	CHECK(strlen(path) >= sizeof(a.sun_path));
+	CHECK(strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path));
 	CHECK(mkdir(dir, 0700) == 0);
 	CHECK(linux_terminal_open("/dev/ptmx", &m, &s, NULL, &err) == 0);
 	/* Bind through the directory fd as well. */
@@ -444,8 +442,8 @@ static void *relay_thread(void *arg)
 	struct relay_args *a = arg;
 	struct husk_err *err = NULL;
 
-	a->ret = linux_terminal_relay(a->master, a->tty, a->tty, a->child,
-				      &err);
+	a->ret =
+		linux_terminal_relay(a->master, a->tty, a->tty, a->child, &err);
 	if (err)
 		snprintf(a->msg, sizeof(a->msg), "%s", err->msg);
 	husk_err_free(&err);
