@@ -7,7 +7,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <yajl/yajl_tree.h>
@@ -512,6 +514,101 @@ TEST(signals_reset_in_the_hook)
 	CHECK_STR(got, "SigBlk:\t0000000000000000 SigIgn:\t0000000000000000");
 }
 
+TEST(huge_timeout)
+{
+	_cleanup_err_ struct husk_err *err = NULL;
+	struct hook_spec t = {"/bin/true", {NULL}, {NULL}, INT64_MAX};
+
+	CHECK(run1(&t, "prestart", "{}", &err) == 0);
+}
+
+static int init_like_flags(void)
+{
+	return CLONE_NEWNS | CLONE_NEWPID | (geteuid() ? CLONE_NEWUSER : 0);
+}
+
+/* Why runs_from_a_container_init cannot run here, or NULL. */
+static const char *init_like_skip(void)
+{
+	int status = -1;
+	pid_t pid;
+
+	if (access("/bin/busybox", X_OK) < 0)
+		return "no /bin/busybox";
+	pid = fork();
+	if (pid == 0)
+		_exit(unshare(init_like_flags()) < 0);
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0)
+		return "cannot unshare mount and pid namespaces here";
+	return NULL;
+}
+
+/* In the child, pid 1 of a new pid namespace chrooted into root: what the
+ * container's init is when it runs createContainer/startContainer hooks.
+ * Exit 0 if the hook ran; the error goes to fd errfd. */
+static int init_like_child(const char *root, int errfd)
+{
+	struct husk_err *err = NULL;
+	struct hook_spec t = {
+		"/bin/sh",
+		{"sh", "-c", "echo \"pid $$ in $PWD\" > /ran", NULL},
+		{NULL},
+		5};
+
+	if (getpid() != 1 || chroot(root) < 0 || chdir("/") < 0)
+		return 3;
+	if (run1(&t, "startContainer", "{}", &err) < 0) {
+		if (write(errfd, err->msg, strlen(err->msg)) < 0)
+			return 5;
+		return 4;
+	}
+	return 0;
+}
+
+TEST(runs_from_a_container_init)
+{
+	_cleanup_free_ char *root = out_path("rootfs");
+	_cleanup_free_ char *bin = husk_asprintf("%s/bin", root);
+	_cleanup_free_ char *sh = husk_asprintf("%s/bin/sh", root);
+	_cleanup_free_ char *ran = husk_asprintf("%s/ran", root);
+	_cleanup_free_ char *cp = NULL, *got = NULL;
+	char msg[512] = "";
+	int p[2], status = -1;
+	pid_t outer;
+
+	CHECK(mkdir(root, 0755) == 0 && mkdir(bin, 0755) == 0);
+	cp = husk_asprintf("cp /bin/busybox '%s'", sh);
+	CHECK(system(cp) == 0);
+	CHECK(pipe2(p, O_CLOEXEC) == 0);
+	outer = fork();
+	CHECK(outer >= 0);
+	if (outer == 0) {
+		pid_t init;
+		int st;
+
+		if (unshare(init_like_flags()) < 0)
+			_exit(100);
+		init = fork();
+		if (init == 0)
+			_exit(init_like_child(root, p[1]));
+		if (init < 0 || waitpid(init, &st, 0) != init)
+			_exit(101);
+		_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 102);
+	}
+	close(p[1]);
+	CHECK(waitpid(outer, &status, 0) == outer);
+	if (read(p[0], msg, sizeof(msg) - 1) < 0)
+		msg[0] = 0;
+	close(p[0]);
+	if (msg[0])
+		printf("  %s\n", msg);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* Resolved and run in the caller's root, as a child of pid 1. */
+	got = slurp(ran);
+	CHECK_STR(got, "pid 2 in /\n");
+}
+
 TEST(stdio_closed_in_caller)
 {
 	/* With 0..2 closed, the pipes land on 0..2 in the caller; the child's
@@ -570,6 +667,12 @@ int main(int argc, char **argv)
 	RUN(epipe_is_not_a_failure);
 	RUN(no_fd_leaks_into_the_hook);
 	RUN(signals_reset_in_the_hook);
+	RUN(huge_timeout);
+	if (init_like_skip())
+		printf("SKIP runs_from_a_container_init: skipped: %s\n",
+		       init_like_skip());
+	else
+		RUN(runs_from_a_container_init);
 	RUN(stdio_closed_in_caller);
 	{
 		_cleanup_free_ char *cmd = husk_asprintf("rm -rf '%s'", tmpdir);
