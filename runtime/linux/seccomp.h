@@ -37,10 +37,20 @@ bool linux_seccomp_uses_notify(const struct oci_seccomp *s);
  * the caller, still valid after seccomp_release); else -1.
  *
  * Every syscall the calling process makes after this goes through the
- * filter: call it right before execve. The listener must then leave the
- * process: pass it with sendmsg(SCM_RIGHTS). linux_seccomp_build refuses
- * SCMP_ACT_NOTIFY for "write" and "sendmsg" so that this step can never
- * wait on the very agent it is meant to reach (runc refuses "write"). */
+ * filter, so it goes as late as possible, in runc's order
+ * (standard_init_linux.go):
+ *  - process.noNewPrivileges true: prctl(PR_SET_NO_NEW_PRIVS) earlier,
+ *    then caps/user/groups, then load, then the remaining steps (pass the
+ *    listener out, personality, exec.fifo wait, close fds, execve);
+ *  - false: load while CAP_SYS_ADMIN is still held, i.e. right before
+ *    the capabilities and the user are changed (setgroups, setresgid,
+ *    setresuid, capset then run under the filter).
+ * The listener must then leave the process: pass it with
+ * sendmsg(SCM_RIGHTS) to the runtime, which calls
+ * linux_seccomp_send_listener while the state is still "creating".
+ * linux_seccomp_build refuses SCMP_ACT_NOTIFY for "write" and "sendmsg"
+ * so that step can never wait on the agent it is meant to reach (runc
+ * refuses "write"). */
 int linux_seccomp_load(scmp_filter_ctx ctx, const struct oci_seccomp *s,
 		       int *listener_fd, struct husk_err **err);
 
