@@ -17,6 +17,11 @@
  *   poststop                 in husk, after the container was deleted and
  *                            before `delete` returns; failures only warn
  *                            (linux_hooks_run_all). status "stopped".
+ * A failure of any other kind fails the operation (create: tear down what
+ * was made; poststart: runc kills the container and fails `start`).
+ * The state's pid is the init's as the caller sees it: runc passes its own
+ * getpid() from inside the container for createContainer/startContainer
+ * (1 in a new pid namespace).
  *
  * Nothing here assumes the caller's cwd or root: a hook's path is resolved
  * in whatever root the caller has, so the container's init may call these
