@@ -27,7 +27,7 @@
 struct action_def {
 	const char *name;
 	uint32_t act;     /* for ERRNO and TRACE, without the 16 data bits */
-	bool takes_errno; /* runtime-spec: errnoRet only where the action has one */
+	bool takes_errno; /* errnoRet allowed (runtime-spec) */
 	unsigned api;     /* seccomp_api_get() level the action needs */
 };
 
