@@ -341,6 +341,12 @@ int linux_seccomp_build(const struct oci_seccomp *s, scmp_filter_ctx *out,
 	if (def_act == SCMP_ACT_NOTIFY)
 		return husk_err_set(err, EINVAL,
 				    W ".defaultAction: SCMP_ACT_NOTIFY cannot be the default action");
+	/* config-linux.md#seccomp: "MUST NOT be set if listenerPath is
+	 * not set" */
+	if (s->listener_metadata && s->listener_metadata[0] &&
+	    (s->listener_path == NULL || s->listener_path[0] == '\0'))
+		return husk_err_set(err, EINVAL,
+				    W ".listenerMetadata: must not be set without listenerPath");
 	ctx = seccomp_init(def_act);
 	if (ctx == NULL)
 		return husk_err_set(err, EINVAL,
