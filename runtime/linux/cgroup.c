@@ -109,9 +109,15 @@ int cgroup_layout_detect(struct cg_layout *l, struct husk_err **err)
 			if (p)
 				*p++ = '\0';
 		}
-		if (i < 6 || p == NULL || (sep = strstr(p, " - ")) == NULL)
+		if (i < 6 || p == NULL)
 			continue;
-		fstype = sep + 3;
+		/* Optional fields (possibly none) end with a lone "-". */
+		if (husk_str_has_prefix(p, "- "))
+			fstype = p + 2;
+		else if ((sep = strstr(p, " - ")) != NULL)
+			fstype = sep + 3;
+		else
+			continue;
 		sopts = strchr(fstype, ' ');
 		if (sopts == NULL)
 			continue;

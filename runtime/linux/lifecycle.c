@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
@@ -55,6 +56,52 @@ static void send_msg(int sock, int kind, const struct husk_err *e)
 		;
 }
 
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/* The init inherits every fd of the caller: close all but stdio, the
+ * caller's --preserve-fds and the init's own, right away. Besides the
+ * workload (CVE-2024-21626), this matters to the CLI: a copy of its state
+ * lock fd held here would keep the container's lock taken until execve.
+ * In 3..3+n-1, husk's own fds are told apart by O_CLOEXEC: the caller's
+ * preserved fds cannot have it (they survived husk's own execve). */
+static int close_inherited(struct init_ctx *c, struct husk_err **err)
+{
+	int keep[OCI_NS_COUNT + 4], n = 0, from;
+	int top = 3 + c->o->preserve_fds;
+
+	keep[n++] = c->sock;
+	keep[n++] = c->fifo_r;
+	keep[n++] = c->fifo_w;
+	for (int t = 0; t < OCI_NS_COUNT; t++)
+		if (c->ns_fds[t] >= 0)
+			keep[n++] = c->ns_fds[t];
+	qsort(keep, (size_t)n, sizeof(int), cmp_int);
+	for (int fd = 3; fd < top; fd++) {
+		bool ours = false;
+		int fl;
+		for (int i = 0; i < n; i++)
+			ours |= keep[i] == fd;
+		fl = ours ? -1 : fcntl(fd, F_GETFD);
+		if (fl >= 0 && (fl & FD_CLOEXEC))
+			close(fd);
+	}
+	from = top;
+	for (int i = 0; i < n; i++) {
+		if (keep[i] > from &&
+		    syscall(SYS_close_range, (unsigned)from,
+			    (unsigned)keep[i] - 1, 0) < 0)
+			return husk_err_sys(err, "close_range");
+		if (keep[i] >= from)
+			from = keep[i] + 1;
+	}
+	if (syscall(SYS_close_range, (unsigned)from, ~0U, 0) < 0)
+		return husk_err_sys(err, "close_range");
+	return 0;
+}
+
 /* Everything from the parent's "go" to the wait on exec.fifo. Returns only
  * on failure. */
 static int init_setup(struct init_ctx *c, char **exec_path,
@@ -72,6 +119,8 @@ static int init_setup(struct init_ctx *c, char **exec_path,
 	/* Device nodes and created dirs get exactly the modes asked for;
 	 * process.user.umask is applied at the end. */
 	umask(0);
+	if (close_inherited(c, err) < 0)
+		return -1;
 	do
 		n = read(c->sock, &go, 1);
 	while (n < 0 && errno == EINTR);
