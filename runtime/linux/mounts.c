@@ -3,6 +3,7 @@
  * the mounts themselves, made through fds. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
@@ -36,8 +37,39 @@ int root_open(int rootfd, const char *path, int flags, struct husk_err **err)
 	return fd;
 }
 
+static int mkpath_depth(int rootfd, const char *path, bool file, int depth,
+			struct husk_err **err);
+
+/* name in parent is a dangling symlink: create what it points to, the
+ * target taken relative to the root (absolute) or to parent (relative),
+ * followed by the rest of the path. */
+static int mkpath_follow(int rootfd, int parent, const char *dir,
+			 const char *name, const char *rest, bool file,
+			 int depth, struct husk_err **err)
+{
+	char target[PATH_MAX];
+	_cleanup_free_ char *next = NULL;
+	ssize_t n = readlinkat(parent, name, target, sizeof(target) - 1);
+
+	if (n < 0)
+		return -2; /* not a symlink: EEXIST meant a race */
+	target[n] = '\0';
+	if (depth >= 40)
+		return husk_err_set(err, ELOOP, "create %s/%s in the rootfs: "
+				    "too many symlinks", dir, name);
+	next = husk_asprintf("%s%s%s%s", target[0] == '/' ? "" : dir,
+			     target[0] == '/' ? "" : "/", target, rest);
+	return mkpath_depth(rootfd, next, file, depth + 1, err);
+}
+
 int root_mkpath(int rootfd, const char *path, bool file,
 		struct husk_err **err)
+{
+	return mkpath_depth(rootfd, path, file, 0, err);
+}
+
+static int mkpath_depth(int rootfd, const char *path, bool file, int depth,
+			struct husk_err **err)
 {
 	_cleanup_free_ char *p = NULL;
 	struct husk_err *e = NULL;
@@ -99,8 +131,21 @@ int root_mkpath(int rootfd, const char *path, bool file,
 		} else {
 			r = mkdirat(parent, name, 0755);
 		}
-		if (r < 0 && errno != EEXIST)
+		if (r < 0 && errno == EEXIST) {
+			/* Resolution said ENOENT but the name exists: a
+			 * dangling symlink, to be followed inside the root. */
+			char *slash = strrchr(p, '/');
+			int f;
+			*slash = '\0';
+			f = mkpath_follow(rootfd, parent, p, name,
+					  last ? "" : path + (s - p), file,
+					  depth, err);
+			*slash = '/';
+			if (f != -2)
+				return f;
+		} else if (r < 0) {
 			return husk_err_sys(err, "create %s in the rootfs", p);
+		}
 		if (last)
 			return root_open(rootfd, p, O_PATH, err);
 		*s = saved;

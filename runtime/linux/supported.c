@@ -251,16 +251,16 @@ static int check_linux(const struct oci_linux *lx, struct husk_err **err)
 		return husk_err_set(err, EINVAL,
 				    "linux: missing (a mount namespace is "
 				    "required)");
-	if (lx->n_uid_mappings)
-		return NOT_YET(err, "linux.uidMappings: not supported yet");
-	if (lx->n_gid_mappings)
-		return NOT_YET(err, "linux.gidMappings: not supported yet");
 	for (size_t i = 0; i < lx->n_namespaces; i++)
 		if (lx->namespaces[i].type == OCI_NS_USER)
 			return NOT_YET(err,
 				       "linux.namespaces[%zu] (user): not "
 				       "supported yet",
 				       i);
+	if (lx->n_uid_mappings)
+		return NOT_YET(err, "linux.uidMappings: not supported yet");
+	if (lx->n_gid_mappings)
+		return NOT_YET(err, "linux.gidMappings: not supported yet");
 	if (!has_ns(lx, OCI_NS_MOUNT))
 		return husk_err_set(err, EINVAL,
 				    "linux.namespaces: a mount namespace is "

