@@ -177,6 +177,10 @@ static int init_main(void *arg)
 		return 1;
 	close(c->fifo_r);
 	close(c->fifo_w);
+	/* Again right before execve: the sanitizer runtimes of `make asan`
+	 * open fds of their own behind our back. */
+	syscall(SYS_close_range, 3 + c->o->preserve_fds, ~0U,
+		CLOSE_RANGE_CLOEXEC);
 	execve(path, c->spec->process->args.v, c->spec->process->env.v);
 	/* Only stderr is left to tell: the parent has returned long ago. */
 	dprintf(2, "husk: exec %s: %s\n", path, strerror(errno));

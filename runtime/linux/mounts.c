@@ -252,11 +252,13 @@ int mount_opts_parse(const struct oci_strv *options, const char *where,
 			done = true;
 		}
 		for (size_t k = 0; k < ARRAY_SIZE(refused_opts) && !done; k++)
-			if (strcmp(s, refused_opts[k]) == 0)
+			if (strcmp(s, refused_opts[k]) == 0) {
+				mount_opts_free(o);
 				return husk_err_set(err, ENOTSUP,
 						    "%s.options[%zu]: %s: not "
 						    "supported yet",
 						    where, i, s);
+			}
 		if (done)
 			continue;
 		/* Anything else is file system data (mode=755,size=...). */
