@@ -148,10 +148,13 @@ int ns_open_paths(const struct oci_spec *spec, int fds[OCI_NS_COUNT],
  * fn(arg) and _exit()s with its result; the parent gets the pid. */
 pid_t ns_spawn(const int fds[OCI_NS_COUNT], const bool is_new[OCI_NS_COUNT],
 	       int (*fn)(void *), void *arg, struct husk_err **err);
-/* In the child: setns() into the joined namespaces (not pid), then unshare
- * the cgroup namespace if it is new. Called after the parent placed the
- * child into its cgroup. */
+/* In the child: setns() into the joined namespaces, then unshare the new
+ * ones; neither pid nor cgroup. */
 int ns_join_rest(const int fds[OCI_NS_COUNT], const bool is_new[OCI_NS_COUNT],
 		 struct husk_err **err);
+/* In the child, once the parent placed it in its cgroup: the cgroup
+ * namespace (joined or new, whose root is then the container's cgroup). */
+int ns_enter_cgroup(const int fds[OCI_NS_COUNT],
+		    const bool is_new[OCI_NS_COUNT], struct husk_err **err);
 
 #endif

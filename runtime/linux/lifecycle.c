@@ -108,6 +108,7 @@ static int init_setup(struct init_ctx *c, char **exec_path,
 		      struct husk_err **err)
 {
 	const struct oci_spec *spec = c->spec;
+	bool early;
 	char go;
 	ssize_t n;
 
@@ -121,18 +122,26 @@ static int init_setup(struct init_ctx *c, char **exec_path,
 	umask(0);
 	if (close_inherited(c, err) < 0)
 		return -1;
-	do
-		n = read(c->sock, &go, 1);
-	while (n < 0 && errno == EINTR);
-	if (n != 1)
-		_exit(1); /* the parent is gone or gave up: nobody to tell */
 	if (ns_join_rest(c->ns_fds, c->ns_new, err) < 0)
 		return -1;
 	if (process_oom_score_adj(spec->process, err) < 0)
 		return -1;
 	if (c->ns_new[OCI_NS_NETWORK] && netlink_loopback_up(err) < 0)
 		return -1;
-	if (c->ns_new[OCI_NS_MOUNT] && rootfs_setup(c, err) < 0)
+	/* While the parent writes our pid into the cgroups, set up the
+	 * rootfs, unless it mounts a cgroup2 that must see the cgroup
+	 * namespace (pure v2 hosts). */
+	early = c->ns_new[OCI_NS_MOUNT] && c->cg->mode != CG_V2;
+	if (early && rootfs_setup(c, err) < 0)
+		return -1;
+	do
+		n = read(c->sock, &go, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
+		_exit(1); /* the parent is gone or gave up: nobody to tell */
+	if (ns_enter_cgroup(c->ns_fds, c->ns_new, err) < 0)
+		return -1;
+	if (!early && c->ns_new[OCI_NS_MOUNT] && rootfs_setup(c, err) < 0)
 		return -1;
 	if (rootfs_set_names(spec, err) < 0)
 		return -1;
@@ -249,16 +258,19 @@ static int make_fifo(const char *state_dir, int *r, int *w,
 	return 0;
 }
 
-/* Read the init's report; on EOF, tell how it ended. */
-static int wait_ready(int sock, pid_t pid, struct husk_err **err)
+/* Read the init's report; on EOF, tell how it ended. With MSG_DONTWAIT,
+ * returns 1 when nothing is there yet. */
+static int wait_ready(int sock, pid_t pid, int flags, struct husk_err **err)
 {
 	struct init_msg m;
 	ssize_t n;
 	int status;
 
 	do
-		n = recv(sock, &m, sizeof(m) - 1, 0);
+		n = recv(sock, &m, sizeof(m) - 1, flags);
 	while (n < 0 && errno == EINTR);
+	if (n < 0 && (flags & MSG_DONTWAIT) && errno == EAGAIN)
+		return 1;
 	if (n < 0)
 		return husk_err_sys(err, "read from the container's init");
 	if (n >= (ssize_t)offsetof(struct init_msg, text) &&
@@ -343,13 +355,20 @@ int linux_container_create(const struct linux_create_opts *o,
 	sv[1] = c.sock = -1;
 	/* The init waits for this byte: it must be in its cgroups first
 	 * (and the cgroup namespace is made after it). */
-	if (cgroup_enter(&cg, cg_path, pid, err) < 0)
-		goto out;
-	if (husk_write_all(sv[0], "g", 1) < 0) {
-		husk_err_sys(err, "write to the container's init");
+	if (cgroup_enter(&cg, cg_path, pid, err) < 0) {
+		/* The init may have failed meanwhile (it sets up the rootfs
+		 * in parallel): its message is the one that explains. */
+		struct husk_err *child = NULL;
+		if (wait_ready(sv[0], pid, MSG_DONTWAIT, &child) < 0) {
+			husk_err_free(err);
+			*err = child;
+		}
 		goto out;
 	}
-	if (wait_ready(sv[0], pid, err) < 0)
+	/* A failed send means the init is gone: wait_ready tells why. */
+	while (send(sv[0], "g", 1, MSG_NOSIGNAL) < 0 && errno == EINTR)
+		;
+	if (wait_ready(sv[0], pid, 0, err) < 0)
 		goto out;
 	out->pid = pid;
 	if (husk_proc_stat(pid, &out->start_time, NULL) < 0) {

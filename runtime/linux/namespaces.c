@@ -7,8 +7,10 @@
  *    new namespace.
  *  - The cgroup namespace must be unshared only after the parent placed the
  *    init in its cgroup, so the namespace's root is the container's cgroup:
- *    the child does every other namespace operation at that same point,
- *    once the parent says "go".
+ *    the child waits for the parent's "go" for that (ns_enter_cgroup). The
+ *    other namespaces are entered at once (ns_join_rest): the first write
+ *    to a v1 cgroup.procs waits for an RCU grace period, and the init's
+ *    setup runs meanwhile.
  *  - Joined namespaces are entered (setns) before the new ones are made
  *    (unshare), so a new mount namespace copies the joined one's mounts.
  *  - A new time namespace applies to the init from its execve() on
@@ -123,8 +125,8 @@ int ns_join_rest(const int fds[OCI_NS_COUNT], const bool is_new[OCI_NS_COUNT],
 	/* The mount namespace last among the joins: entering it changes the
 	 * root, and nothing below needs a path. */
 	static const enum oci_ns_type order[] = {
-		OCI_NS_NETWORK, OCI_NS_IPC,   OCI_NS_UTS,
-		OCI_NS_CGROUP,  OCI_NS_TIME, OCI_NS_MOUNT,
+		OCI_NS_NETWORK, OCI_NS_IPC,  OCI_NS_UTS,
+		OCI_NS_TIME,    OCI_NS_MOUNT,
 	};
 	int flags = 0;
 
@@ -138,5 +140,16 @@ int ns_join_rest(const int fds[OCI_NS_COUNT], const bool is_new[OCI_NS_COUNT],
 	}
 	if (flags && unshare(flags) < 0)
 		return husk_err_sys(err, "unshare namespaces");
+	return 0;
+}
+
+int ns_enter_cgroup(const int fds[OCI_NS_COUNT],
+		    const bool is_new[OCI_NS_COUNT], struct husk_err **err)
+{
+	if (fds[OCI_NS_CGROUP] >= 0 &&
+	    setns(fds[OCI_NS_CGROUP], CLONE_NEWCGROUP) < 0)
+		return husk_err_sys(err, "setns cgroup namespace");
+	if (is_new[OCI_NS_CGROUP] && unshare(CLONE_NEWCGROUP) < 0)
+		return husk_err_sys(err, "unshare cgroup namespace");
 	return 0;
 }
