@@ -328,6 +328,44 @@ static int enter_root(int rootfd, bool no_pivot, unsigned long prop,
 	return 0;
 }
 
+/* Make the mount that holds path (the longest mount point above it)
+ * private, not recursively. */
+static int parent_mount_private(const char *path, struct husk_err **err)
+{
+	_cleanup_free_ char *buf = NULL, *best = NULL;
+	size_t best_len = 0;
+	char *save = NULL;
+
+	if (husk_read_file_at(AT_FDCWD, "/proc/self/mountinfo", 16u << 20,
+			      &buf, NULL, err) < 0)
+		return -1;
+	for (char *l = strtok_r(buf, "\n", &save); l;
+	     l = strtok_r(NULL, "\n", &save)) {
+		char *mp = l;
+		size_t len;
+		/* the fifth field; mount points with spaces are escaped */
+		for (int i = 0; i < 4 && mp; i++) {
+			mp = strchr(mp, ' ');
+			if (mp)
+				mp++;
+		}
+		if (mp == NULL)
+			continue;
+		len = strcspn(mp, " ");
+		if (len < best_len || strncmp(path, mp, len) != 0 ||
+		    (len > 1 && path[len] != '/' && path[len] != '\0'))
+			continue;
+		free(best);
+		best = strndup(mp, len);
+		best_len = len;
+	}
+	if (best == NULL)
+		return husk_err_set(err, ENOENT, "no mount holds %s", path);
+	if (mount(NULL, best, NULL, MS_PRIVATE, NULL) < 0)
+		return husk_err_sys(err, "make %s private", best);
+	return 0;
+}
+
 int rootfs_setup(struct init_ctx *c, struct husk_err **err)
 {
 	const struct oci_spec *spec = c->spec;
@@ -335,16 +373,20 @@ int rootfs_setup(struct init_ctx *c, struct husk_err **err)
 	unsigned long prop = root_propagation(lx ? lx->rootfs_propagation : NULL);
 	_cleanup_close_ int rootfd = -1;
 
-	/* Nothing mounted from here on may reach the host's mount table. */
-	if (mount(NULL, "/", NULL, prop, NULL) < 0)
+	/* Nothing mounted from here on may reach the host's mount table.
+	 * An unbindable / could not give the rootfs bind below: it becomes
+	 * unbindable after pivot_root. */
+	if (mount(NULL, "/",  NULL,
+		  prop & MS_UNBINDABLE ? (prop & MS_REC) | MS_PRIVATE : prop,
+		  NULL) < 0)
 		return husk_err_sys(err, "set the propagation of /");
+	/* pivot_root refuses a shared new root or a shared parent of it:
+	 * the mount holding the rootfs dir (whose bind the new root is)
+	 * turns private, as runc does. */
+	if ((prop & MS_SHARED) && parent_mount_private(c->rootfs, err) < 0)
+		return -1;
 	if (mount(c->rootfs, c->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return husk_err_sys(err, "bind the rootfs %s", c->rootfs);
-	if (prop & MS_SHARED) {
-		/* pivot_root refuses a shared new root or parent. */
-		if (mount(NULL, c->rootfs, NULL, MS_PRIVATE, NULL) < 0)
-			return husk_err_sys(err, "make %s private", c->rootfs);
-	}
 	rootfd = open(c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return husk_err_sys(err, "open %s", c->rootfs);
@@ -368,7 +410,12 @@ int rootfs_setup(struct init_ctx *c, struct husk_err **err)
 		if (mount_setattr(rootfd, "", AT_EMPTY_PATH, &a, sizeof(a)) < 0)
 			return husk_err_sys(err, "make the rootfs read-only");
 	}
-	return enter_root(rootfd, c->o->no_pivot, prop, err);
+	if (enter_root(rootfd, c->o->no_pivot, prop, err) < 0)
+		return -1;
+	if ((prop & (MS_SHARED | MS_UNBINDABLE)) &&
+	    mount(NULL, "/", NULL, prop, NULL) < 0)
+		return husk_err_sys(err, "set the propagation of the rootfs");
+	return 0;
 }
 
 int rootfs_set_names(const struct oci_spec *spec, struct husk_err **err)

@@ -204,10 +204,13 @@ run_in "$B" --no-pivot
 expect no_pivot "$OUT" "inside
 /proc/1"
 
-bundle prop sh -c 'grep " / / " /proc/self/mountinfo | grep -o "master:[0-9]*\|shared:[0-9]*" | head -1; echo ok'
-cfg "$B" 'c["linux"]["rootfsPropagation"]="rslave"'
-run_in "$B"
-expect_match rootfs_propagation_rslave "$OUT" "ok$"
+bundle prop sh -c 'awk "\$5 == \"/\" {print \$7}" /proc/self/mountinfo'
+for p in rshared:shared runbindable:unbindable rprivate:-; do
+	cfg "$B" "c['linux']['rootfsPropagation']='${p%%:*}'"
+	run_in "$B"
+	expect_match "rootfs_propagation_${p%%:*}" "$OUT" "^${p#*:}"
+	expect_clean "rootfs_propagation_${p%%:*}_clean" "$ID" "$B"
+done
 
 # ---- devices -----------------------------------------------------------------
 
