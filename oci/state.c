@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -461,6 +462,41 @@ static int open_root(const char *root, bool create, struct husk_err **err)
 	return fd;
 }
 
+/* A create killed (-9) between making its hidden "~new-<pid>" directory
+ * and renaming it leaves it behind; no command lists it, and the next
+ * create removes it once its pid is gone. */
+static void sweep_new_dirs(int rootfd, const char *root)
+{
+	int fd = dup(rootfd);
+	struct dirent *de;
+	DIR *d;
+
+	if (fd < 0)
+		return;
+	d = fdopendir(fd);
+	if (d == NULL) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		_cleanup_free_ char *path = NULL;
+		_cleanup_close_ int dfd = -1;
+		long long pid;
+
+		if (!husk_str_has_prefix(de->d_name, "~new-") ||
+		    husk_parse_i64(de->d_name + 5, &pid) < 0 || pid <= 0 ||
+		    pid > INT_MAX || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		path = husk_asprintf("%s/%s", root, de->d_name);
+		dfd = openat(rootfd, de->d_name,
+			     O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		if (dfd < 0 || remove_dir_contents(dfd, path, NULL) < 0)
+			continue;
+		unlinkat(rootfd, de->d_name, AT_REMOVEDIR);
+	}
+	closedir(d);
+}
+
 int oci_state_dir_create(const char *root, const struct oci_state *st,
 			 struct oci_state_dir *d, struct husk_err **err)
 {
@@ -473,6 +509,7 @@ int oci_state_dir_create(const char *root, const struct oci_state *st,
 	rootfd = open_root(root, true, err);
 	if (rootfd < 0)
 		return -1;
+	sweep_new_dirs(rootfd, root);
 	/* Built under a hidden name with its lock already held, then
 	 * renamed into place: no other command ever sees a directory
 	 * without state.json or with its lock free during creation. */

@@ -213,6 +213,18 @@ bad missing_exe noexe 'executable file not found in \$PATH' "$T/noexe"
 h --log "$T/bad.json" --log-format json create --bundle "$X" badlog 2>/dev/null
 expect_match bad_json_logged "$(tail -1 "$T/bad.json")" '"level":"error","msg":"config.json: '
 
+# ---- kill -9 of husk create at any moment: delete --force cleans up ----------
+for d in 0.001 0.004 0.008 0.015 0.03; do
+	"$HUSK" --root "$ROOT" create --bundle "$B" k9 >/dev/null 2>&1 &
+	p=$!
+	sleep $d
+	kill -9 $p 2>/dev/null
+	wait $p 2>/dev/null
+	h delete --force k9 >/dev/null 2>&1
+	no_leftovers "kill9_create_$d" k9 "$B/rootfs"
+done
+expect kill9_root_clean "$(h list -q)" ""
+
 # ---- 20 at once ---------------------------------------------------------------
 for i in $(seq 20); do h create --bundle "$B" "par$i" >/dev/null 2>"$T/par$i.err" & done
 for i in $(seq 5); do h list >/dev/null 2>>"$T/parlist.err" & done

@@ -241,6 +241,26 @@ TEST(state_dir_lifecycle)
 	husk_err_free(&err);
 	CHECK(oci_state_dir_open(root, "../x", false, &d, &got, &err) < 0);
 	husk_err_free(&err);
+	/* the hidden directory of a create killed before its rename is
+	 * swept by the next create once its pid is gone */
+	{
+		pid_t dead = fork();
+		_cleanup_free_ char *hidden = NULL, *f = NULL;
+		CHECK(dead >= 0);
+		if (dead == 0)
+			_exit(0);
+		CHECK(waitpid(dead, NULL, 0) == dead);
+		hidden = husk_asprintf("%s/~new-%d", root, (int)dead);
+		f = husk_asprintf("%s/.lock", hidden);
+		CHECK(mkdir(hidden, 0700) == 0);
+		CHECK(husk_write_file_at(AT_FDCWD, f, "", 0, 0600, &err) == 0);
+		free(st->id);
+		st->id = husk_strdup("c2");
+		CHECK(oci_state_dir_create(root, st, &d, &err) == 0);
+		CHECK(stat(hidden, &sb) < 0 && errno == ENOENT);
+		CHECK(oci_state_dir_remove(&d, &err) == 0);
+		oci_state_dir_close(&d);
+	}
 	/* a leftover without state.json is removed */
 	CHECK(mkdir(p, 0700) == 0);
 	CHECK(oci_state_dir_remove_stale(root, "c1", &err) == 1);
