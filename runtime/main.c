@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/util.h"
 #include "oci/state.h"
@@ -115,6 +116,7 @@ int main(int argc, char **argv)
 	_cleanup_free_ char **orig = husk_calloc((size_t)argc + 1,
 						  sizeof(char *));
 	char **rest = argv + 1;
+	_cleanup_free_ char *abs_root = NULL;
 
 	memcpy(orig, argv, (size_t)argc * sizeof(char *));
 
@@ -143,6 +145,18 @@ int main(int argc, char **argv)
 			     ctx.rootless);
 	if (r == 0 && err == NULL && *ctx.root == '\0')
 		husk_err_set(&err, EINVAL, "--root: must not be empty");
+	/* The backend and state.json want absolute paths; runc does the
+	 * same with a relative --root. */
+	if (r == 0 && err == NULL && ctx.root[0] != '/') {
+		char *cwd = getcwd(NULL, 0);
+		if (cwd == NULL) {
+			husk_err_sys(&err, "getcwd");
+		} else {
+			abs_root = husk_asprintf("%s/%s", cwd, ctx.root);
+			ctx.root = abs_root;
+			free(cwd);
+		}
+	}
 	if (err == NULL &&
 	    husk_log_open(&ctx.log, log_path, log_format, debug, &err) == 0 &&
 	    !help && version) {
