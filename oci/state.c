@@ -38,7 +38,7 @@ const char *oci_status_name(enum oci_status s)
 int oci_status_from_name(const char *name)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(status_names); i++)
-		if (strcmp(status_names[i], name) == 0)
+		if (status_names[i] && strcmp(status_names[i], name) == 0)
 			return (int)i;
 	return -1;
 }
@@ -176,13 +176,15 @@ static int get_str(yajl_val root, const char *key, char **dst,
 	const char *path[] = {key, NULL};
 	yajl_val v = yajl_tree_get(root, path, yajl_t_any);
 
-	if (v == NULL || !YAJL_IS_STRING(v))
-		return husk_err_set(err, EINVAL,
-				    "state.json: %s: missing or not a string",
-				    key);
-	if (v->u.string == NULL || strlen(v->u.string) > PATH_MAX * 4)
-		return husk_err_set(err, EINVAL, "state.json: %s: too long",
-				    key);
+	if (v == NULL || !YAJL_IS_STRING(v) || v->u.string == NULL) {
+		husk_err_set(err, EINVAL,
+			     "state.json: %s: missing or not a string", key);
+		return -1;
+	}
+	if (strlen(v->u.string) > PATH_MAX * 4) {
+		husk_err_set(err, EINVAL, "state.json: %s: too long", key);
+		return -1;
+	}
 	*dst = husk_strdup(v->u.string);
 	return 0;
 }
@@ -194,10 +196,11 @@ static int get_int(yajl_val root, const char *key, long long min,
 	yajl_val v = yajl_tree_get(root, path, yajl_t_any);
 
 	if (v == NULL || !YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) < min ||
-	    YAJL_GET_INTEGER(v) > max)
-		return husk_err_set(err, EINVAL,
-				    "state.json: %s: missing or out of range",
-				    key);
+	    YAJL_GET_INTEGER(v) > max) {
+		husk_err_set(err, EINVAL,
+			     "state.json: %s: missing or out of range", key);
+		return -1;
+	}
 	*dst = YAJL_GET_INTEGER(v);
 	return 0;
 }

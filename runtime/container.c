@@ -61,17 +61,17 @@ static int build_state(struct husk_ctx *ctx, const char *id,
 		       const char *sandbox, struct oci_state **out,
 		       struct husk_err **err)
 {
-	struct oci_state *st = husk_calloc(1, sizeof(*st));
 	size_t n = spec->n_annotations;
 	bool have_sandbox = oci_spec_annotation(spec, "run.husk.sandbox");
+	struct oci_state *st;
 
+	if (spec->root == NULL || spec->root->path == NULL) {
+		husk_err_set(err, EINVAL, "config.json: root.path: missing");
+		return -1;
+	}
+	st = husk_calloc(1, sizeof(*st));
 	st->id = husk_strdup(id);
 	st->bundle = husk_strdup(bundle);
-	if (spec->root == NULL || spec->root->path == NULL) {
-		oci_state_free(st);
-		return husk_err_set(err, EINVAL,
-				    "config.json: root.path: missing");
-	}
 	st->rootfs = spec->root->path[0] == '/'
 			     ? husk_strdup(spec->root->path)
 			     : husk_asprintf("%s/%s", bundle, spec->root->path);
