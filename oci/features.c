@@ -18,16 +18,18 @@
  * and recursive-attribute tables, and bind/rbind); it refuses tmpcopyup
  * and idmap, and passes anything else to the file system as data. */
 static const char *const mount_options[] = {
-	"async",     "atime",       "bind",       "defaults",   "dev",
-	"diratime",  "dirsync",     "exec",       "mand",       "noatime",
-	"nodev",     "nodiratime",  "noexec",     "nomand",     "norelatime",
-	"nostrictatime", "nosuid",  "nosymfollow", "private",   "rbind",
-	"rdev",      "rdiratime",   "relatime",   "remount",    "rexec",
-	"rnodev",    "rnodiratime", "rnoexec",    "rnosuid",    "rnosymfollow",
-	"ro",        "rprivate",    "rro",        "rrw",        "rshared",
-	"rslave",    "rsuid",       "rsymfollow", "runbindable", "rw",
-	"shared",    "slave",       "strictatime", "suid",      "sync",
-	"unbindable",
+	"async",   "atime",	   "bind",	  "defaults",
+	"dev",	   "diratime",	   "dirsync",	  "exec",
+	"mand",	   "noatime",	   "nodev",	  "nodiratime",
+	"noexec",  "nomand",	   "norelatime",  "nostrictatime",
+	"nosuid",  "nosymfollow",  "private",	  "rbind",
+	"rdev",	   "rdiratime",	   "relatime",	  "remount",
+	"rexec",   "rnodev",	   "rnodiratime", "rnoexec",
+	"rnosuid", "rnosymfollow", "ro",	  "rprivate",
+	"rro",	   "rrw",	   "rshared",	  "rslave",
+	"rsuid",   "rsymfollow",   "runbindable", "rw",
+	"shared",  "slave",	   "strictatime", "suid",
+	"sync",	   "unbindable",
 };
 
 static void caps_list(struct jsonw *w)

@@ -73,11 +73,21 @@ void jsonw_quote(struct jsonw *w, const char *s)
 				break;
 		}
 		switch (*p) {
-		case '"': put(w, "\\\""); break;
-		case '\\': put(w, "\\\\"); break;
-		case '\n': put(w, "\\n"); break;
-		case '\r': put(w, "\\r"); break;
-		case '\t': put(w, "\\t"); break;
+		case '"':
+			put(w, "\\\"");
+			break;
+		case '\\':
+			put(w, "\\\\");
+			break;
+		case '\n':
+			put(w, "\\n");
+			break;
+		case '\r':
+			put(w, "\\r");
+			break;
+		case '\t':
+			put(w, "\\t");
+			break;
 		default:
 			snprintf(esc, sizeof(esc), "\\u%04x", *p);
 			put(w, esc);

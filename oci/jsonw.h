@@ -11,8 +11,8 @@ struct jsonw {
 	size_t len, cap;
 	const char *indent; /* NULL: one line; else the unit of indentation */
 	int depth;
-	bool first;       /* no member written yet at this depth */
-	bool after_key;   /* the next value follows "key": on the same line */
+	bool first;	/* no member written yet at this depth */
+	bool after_key; /* the next value follows "key": on the same line */
 };
 
 /* indent NULL for compact output ("[{"a":1}]"), "  " for runc's layout. */

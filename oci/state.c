@@ -17,9 +17,9 @@
 #include "common/util.h"
 #include "oci/jsonw.h"
 
-#define STATE_FILE "state.json"
-#define LOCK_FILE ".lock"
-#define FIFO_FILE "exec.fifo"
+#define STATE_FILE	     "state.json"
+#define LOCK_FILE	     ".lock"
+#define FIFO_FILE	     "exec.fifo"
 #define STATE_FORMAT_VERSION 1
 
 static const char *const status_names[] = {
@@ -52,7 +52,8 @@ int oci_state_id_check(const char *id, struct husk_err **err)
 				    "invalid container ID format: empty");
 	if (n > OCI_STATE_ID_MAX)
 		return husk_err_set(err, EINVAL,
-				    "invalid container ID format: longer than %d characters",
+				    "invalid container ID format: longer than "
+				    "%d characters",
 				    OCI_STATE_ID_MAX);
 	if (strcmp(id, ".") == 0 || strcmp(id, "..") == 0)
 		return husk_err_set(err, EINVAL,
@@ -63,9 +64,11 @@ int oci_state_id_check(const char *id, struct husk_err **err)
 		    (c >= '0' && c <= '9') || c == '_' || c == '+' ||
 		    c == '.' || c == '-')
 			continue;
-		return husk_err_set(err, EINVAL,
-				    "invalid container ID format: character 0x%02x at offset %zu is not one of [A-Za-z0-9_+.-]",
-				    (unsigned char)c, (size_t)(p - id));
+		return husk_err_set(
+			err, EINVAL,
+			"invalid container ID format: character 0x%02x at "
+			"offset %zu is not one of [A-Za-z0-9_+.-]",
+			(unsigned char)c, (size_t)(p - id));
 	}
 	return 0;
 }
@@ -97,8 +100,8 @@ enum oci_status oci_state_status(const struct oci_state *st, int dirfd)
 		return OCI_STATUS_STOPPED;
 	exists = husk_proc_stat(st->pid, &start, &pstate) == 0;
 	fifo = fstatat(dirfd, FIFO_FILE, &sb, AT_SYMLINK_NOFOLLOW) == 0;
-	return oci_status_derive(st->pid, st->start_time, exists, pstate,
-				 start, fifo);
+	return oci_status_derive(st->pid, st->start_time, exists, pstate, start,
+				 fifo);
 }
 
 /* ---- time ---------------------------------------------------------------- */
@@ -123,7 +126,8 @@ char *oci_state_now_rfc3339(void)
 	return husk_asprintf("%s%sZ", date, frac);
 }
 
-/* ---- husk's state.json ---------------------------------------------------- */
+/* ---- husk's state.json ----------------------------------------------------
+ */
 
 int oci_state_to_json(const struct oci_state *st, char **out,
 		      struct husk_err **err)
@@ -189,8 +193,8 @@ static int get_str(yajl_val root, const char *key, char **dst,
 	return 0;
 }
 
-static int get_int(yajl_val root, const char *key, long long min,
-		   long long max, long long *dst, struct husk_err **err)
+static int get_int(yajl_val root, const char *key, long long min, long long max,
+		   long long *dst, struct husk_err **err)
 {
 	const char *path[] = {key, NULL};
 	yajl_val v = yajl_tree_get(root, path, yajl_t_any);
@@ -223,8 +227,8 @@ static int state_parse_tree(yajl_val root, struct oci_state *st,
 
 	if (!YAJL_IS_OBJECT(root))
 		return husk_err_set(err, EINVAL, "state.json: not an object");
-	if (get_int(root, "version", STATE_FORMAT_VERSION,
-		    STATE_FORMAT_VERSION, &v, err) < 0)
+	if (get_int(root, "version", STATE_FORMAT_VERSION, STATE_FORMAT_VERSION,
+		    &v, err) < 0)
 		return -1;
 	if (get_str(root, "id", &st->id, err) < 0 ||
 	    oci_state_id_check(st->id, err) < 0 ||
@@ -252,20 +256,23 @@ static int state_parse_tree(yajl_val root, struct oci_state *st,
 	st->owner = (uid_t)v;
 	sd = yajl_tree_get(root, sd_path, yajl_t_any);
 	if (sd == NULL || !(YAJL_IS_TRUE(sd) || YAJL_IS_FALSE(sd)))
-		return husk_err_set(err, EINVAL,
-				    "state.json: systemd_cgroup: missing or not a bool");
+		return husk_err_set(
+			err, EINVAL,
+			"state.json: systemd_cgroup: missing or not a bool");
 	st->systemd_cgroup = YAJL_IS_TRUE(sd);
 	ann = yajl_tree_get(root, ann_path, yajl_t_any);
 	if (ann == NULL || !YAJL_IS_OBJECT(ann))
-		return husk_err_set(err, EINVAL,
-				    "state.json: annotations: missing or not an object");
+		return husk_err_set(
+			err, EINVAL,
+			"state.json: annotations: missing or not an object");
 	st->annotations = husk_calloc(ann->u.object.len, sizeof(struct oci_kv));
 	for (size_t i = 0; i < ann->u.object.len; i++) {
 		yajl_val val = ann->u.object.values[i];
 		if (!YAJL_IS_STRING(val))
-			return husk_err_set(err, EINVAL,
-					    "state.json: annotations[\"%s\"]: not a string",
-					    ann->u.object.keys[i]);
+			return husk_err_set(
+				err, EINVAL,
+				"state.json: annotations[\"%s\"]: not a string",
+				ann->u.object.keys[i]);
 		st->annotations[i].key = husk_strdup(ann->u.object.keys[i]);
 		st->annotations[i].value = husk_strdup(val->u.string);
 		st->n_annotations++;
@@ -387,13 +394,13 @@ static int write_state_at(int dirfd, const char *dirpath,
 			  const struct oci_state *st, struct husk_err **err)
 {
 	_cleanup_free_ char *json = NULL;
-	_cleanup_free_ char *tmp = husk_asprintf(STATE_FILE ".tmp.%d", getpid());
+	_cleanup_free_ char *tmp =
+		husk_asprintf(STATE_FILE ".tmp.%d", getpid());
 	_cleanup_close_ int fd = -1;
 
 	if (oci_state_to_json(st, &json, err) < 0)
 		return -1;
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-		    0600);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return husk_err_sys(err, "open %s/%s", dirpath, tmp);
 	if (husk_write_all(fd, json, strlen(json)) < 0) {
@@ -546,7 +553,8 @@ int oci_state_dir_create(const char *root, const struct oci_state *st,
 				     "container with id exists: %s", st->id);
 		else if (errno == ENAMETOOLONG)
 			husk_err_set(err, ENAMETOOLONG,
-				     "invalid container ID format: longer than the file system's %d-byte name limit",
+				     "invalid container ID format: longer than "
+				     "the file system's %d-byte name limit",
 				     NAME_MAX);
 		else
 			husk_err_sys(err, "rename %s to %s/%s", tmppath, root,
@@ -613,7 +621,8 @@ int oci_state_dir_open(const char *root, const char *id, bool exclusive,
 		oci_state_free(*st);
 		*st = NULL;
 		return husk_err_set(err, EINVAL,
-				    "%s/" STATE_FILE ": id does not match", path);
+				    "%s/" STATE_FILE ": id does not match",
+				    path);
 	}
 	d->path = TAKE_PTR(path);
 	d->dirfd = TAKE_FD(dirfd);

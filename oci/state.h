@@ -30,16 +30,16 @@ enum oci_status {
 
 struct oci_state {
 	char *id;
-	pid_t pid;                     /* 0 until the init exists */
+	pid_t pid;		       /* 0 until the init exists */
 	unsigned long long start_time; /* field 22 of /proc/<pid>/stat */
-	char *bundle;                  /* absolute */
-	char *rootfs;                  /* absolute */
-	char *created;                 /* RFC 3339 with nanoseconds, UTC */
+	char *bundle;		       /* absolute */
+	char *rootfs;		       /* absolute */
+	char *created;		       /* RFC 3339 with nanoseconds, UTC */
 	uid_t owner;
 	struct oci_kv *annotations;
 	size_t n_annotations;
 	char *cgroup_path;
-	char *sandbox;   /* "container" (later "vm") */
+	char *sandbox; /* "container" (later "vm") */
 	bool systemd_cgroup;
 	enum oci_status status; /* as last written, not as it is now */
 };
@@ -93,7 +93,10 @@ struct oci_state_dir {
 	int lockfd;
 };
 
-#define OCI_STATE_DIR_INIT {NULL, -1, -1}
+#define OCI_STATE_DIR_INIT   \
+	{                    \
+		NULL, -1, -1 \
+	}
 
 /* Make <root>/<id>/ (mode 0700) holding st as state.json, atomically: it is
  * built in a temporary directory, locked, and renamed into place, so no

@@ -8,13 +8,13 @@
 
 #include "common/util.h"
 
-static const struct cli_opt *find_opt(const struct cli_opt *opts,
-				      size_t nopts, const char *name,
-				      size_t len)
+static const struct cli_opt *find_opt(const struct cli_opt *opts, size_t nopts,
+				      const char *name, size_t len)
 {
 	for (size_t i = 0; i < nopts; i++) {
 		const struct cli_opt *o = &opts[i];
-		if ((strlen(o->name) == len && strncmp(o->name, name, len) == 0) ||
+		if ((strlen(o->name) == len &&
+		     strncmp(o->name, name, len) == 0) ||
 		    (o->alias && strlen(o->alias) == len &&
 		     strncmp(o->alias, name, len) == 0))
 			return o;
@@ -26,8 +26,8 @@ static int parse_bool(const char *v, bool *out)
 {
 	/* Go's strconv.ParseBool */
 	static const char *const t[] = {"1", "t", "T", "true", "TRUE", "True"};
-	static const char *const f[] = {"0", "f", "F", "false", "FALSE",
-					"False"};
+	static const char *const f[] = {"0",	 "f",	  "F",
+					"false", "FALSE", "False"};
 
 	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
 		if (strcmp(v, t[i]) == 0) {
@@ -42,8 +42,8 @@ static int parse_bool(const char *v, bool *out)
 	return -1;
 }
 
-static int set_opt(const struct cli_opt *o, const char *flag,
-		   const char *value, struct husk_err **err)
+static int set_opt(const struct cli_opt *o, const char *flag, const char *value,
+		   struct husk_err **err)
 {
 	long long n;
 
@@ -52,9 +52,10 @@ static int set_opt(const struct cli_opt *o, const char *flag,
 		if (value == NULL) {
 			*(bool *)o->dest = true;
 		} else if (parse_bool(value, (bool *)o->dest) < 0) {
-			return husk_err_set(err, EINVAL,
-					    "invalid boolean value \"%s\" for flag -%s",
-					    value, flag);
+			return husk_err_set(
+				err, EINVAL,
+				"invalid boolean value \"%s\" for flag -%s",
+				value, flag);
 		}
 		return 0;
 	case CLI_STRING:
@@ -63,7 +64,8 @@ static int set_opt(const struct cli_opt *o, const char *flag,
 	case CLI_INT:
 		if (husk_parse_i64(value, &n) < 0)
 			return husk_err_set(err, EINVAL,
-					    "invalid value \"%s\" for flag -%s: parse error",
+					    "invalid value \"%s\" for flag "
+					    "-%s: parse error",
 					    value, flag);
 		*(long long *)o->dest = n;
 		return 0;
@@ -74,8 +76,8 @@ static int set_opt(const struct cli_opt *o, const char *flag,
 int cli_parse(const struct cli_opt *opts, size_t nopts, int argc, char **argv,
 	      bool in_order, int *npos, struct husk_err **err)
 {
-	_cleanup_free_ char **pos = husk_calloc((size_t)argc + 1,
-						 sizeof(char *));
+	_cleanup_free_ char **pos =
+		husk_calloc((size_t)argc + 1, sizeof(char *));
 	int np = 0, i;
 
 	for (i = 0; i < argc; i++) {
@@ -103,16 +105,18 @@ int cli_parse(const struct cli_opt *opts, size_t nopts, int argc, char **argv,
 			return 1;
 		o = find_opt(opts, nopts, name, len);
 		if (o == NULL || len == 0)
-			return husk_err_set(err, EINVAL,
-					    "flag provided but not defined: -%.*s",
-					    (int)len, name);
+			return husk_err_set(
+				err, EINVAL,
+				"flag provided but not defined: -%.*s",
+				(int)len, name);
 		if (eq) {
 			value = eq + 1;
 		} else if (o->type != CLI_BOOL) {
 			if (i + 1 >= argc)
-				return husk_err_set(err, EINVAL,
-						    "flag needs an argument: -%.*s",
-						    (int)len, name);
+				return husk_err_set(
+					err, EINVAL,
+					"flag needs an argument: -%.*s",
+					(int)len, name);
 			value = argv[++i];
 		}
 		if (set_opt(o, o->name, value, err) < 0)
@@ -136,9 +140,10 @@ int cli_nargs(const char *cmd, int npos, int min, int max,
 				    "\"%s\" requires exactly %d argument(s)",
 				    cmd, min);
 	if (npos < min)
-		return husk_err_set(err, EINVAL,
-				    "\"%s\" requires a minimum of %d argument(s)",
-				    cmd, min);
+		return husk_err_set(
+			err, EINVAL,
+			"\"%s\" requires a minimum of %d argument(s)", cmd,
+			min);
 	return husk_err_set(err, EINVAL,
 			    "\"%s\" requires a maximum of %d argument(s)", cmd,
 			    max);
@@ -148,17 +153,17 @@ static const struct {
 	const char *name;
 	int sig;
 } signal_names[] = {
-	{"ABRT", SIGABRT}, {"ALRM", SIGALRM}, {"BUS", SIGBUS},
-	{"CHLD", SIGCHLD}, {"CLD", SIGCHLD},  {"CONT", SIGCONT},
-	{"FPE", SIGFPE},   {"HUP", SIGHUP},   {"ILL", SIGILL},
-	{"INT", SIGINT},   {"IO", SIGIO},     {"IOT", SIGIOT},
-	{"KILL", SIGKILL}, {"PIPE", SIGPIPE}, {"POLL", SIGPOLL},
-	{"PROF", SIGPROF}, {"PWR", SIGPWR},   {"QUIT", SIGQUIT},
-	{"SEGV", SIGSEGV}, {"STKFLT", SIGSTKFLT}, {"STOP", SIGSTOP},
-	{"SYS", SIGSYS},   {"TERM", SIGTERM}, {"TRAP", SIGTRAP},
-	{"TSTP", SIGTSTP}, {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU},
-	{"URG", SIGURG},   {"USR1", SIGUSR1}, {"USR2", SIGUSR2},
-	{"VTALRM", SIGVTALRM}, {"WINCH", SIGWINCH}, {"XCPU", SIGXCPU},
+	{"ABRT", SIGABRT},     {"ALRM", SIGALRM},     {"BUS", SIGBUS},
+	{"CHLD", SIGCHLD},     {"CLD", SIGCHLD},      {"CONT", SIGCONT},
+	{"FPE", SIGFPE},       {"HUP", SIGHUP},	      {"ILL", SIGILL},
+	{"INT", SIGINT},       {"IO", SIGIO},	      {"IOT", SIGIOT},
+	{"KILL", SIGKILL},     {"PIPE", SIGPIPE},     {"POLL", SIGPOLL},
+	{"PROF", SIGPROF},     {"PWR", SIGPWR},	      {"QUIT", SIGQUIT},
+	{"SEGV", SIGSEGV},     {"STKFLT", SIGSTKFLT}, {"STOP", SIGSTOP},
+	{"SYS", SIGSYS},       {"TERM", SIGTERM},     {"TRAP", SIGTRAP},
+	{"TSTP", SIGTSTP},     {"TTIN", SIGTTIN},     {"TTOU", SIGTTOU},
+	{"URG", SIGURG},       {"USR1", SIGUSR1},     {"USR2", SIGUSR2},
+	{"VTALRM", SIGVTALRM}, {"WINCH", SIGWINCH},   {"XCPU", SIGXCPU},
 	{"XFSZ", SIGXFSZ},
 };
 

@@ -11,18 +11,19 @@
 #include "runtime/linux/linux.h"
 #include "runtime/log.h"
 
-#define HUSK_VERSION "0.1.0"
+#define HUSK_VERSION	  "0.1.0"
 #define HUSK_DEFAULT_ROOT "/run/husk"
 
 struct husk_ctx {
-	const char *root;    /* --root */
-	struct husk_log log; /* --log, --log-format, --debug */
-	bool systemd_cgroup; /* --systemd-cgroup */
-	const char *sandbox; /* "container" or "vm": --sandbox, or husk-vm */
+	const char *root;     /* --root */
+	struct husk_log log;  /* --log, --log-format, --debug */
+	bool systemd_cgroup;  /* --systemd-cgroup */
+	const char *sandbox;  /* "container" or "vm": --sandbox, or husk-vm */
 	const char *rootless; /* --rootless auto|true|false, as given */
 };
 
-/* ---- flags ---------------------------------------------------------------- */
+/* ---- flags ----------------------------------------------------------------
+ */
 
 enum cli_opt_type { CLI_BOOL, CLI_STRING, CLI_INT };
 
@@ -50,7 +51,8 @@ int cli_nargs(const char *cmd, int npos, int min, int max,
  * "unknown signal \"X\"" otherwise. */
 int husk_parse_signal(const char *s, int *sig, struct husk_err **err);
 
-/* ---- commands ------------------------------------------------------------- */
+/* ---- commands -------------------------------------------------------------
+ */
 
 /* A command returns the exit status (>= 0) or -1 with *err set, which main
  * prints as "husk: <msg>" and logs before exiting 1. */
@@ -87,13 +89,15 @@ struct create_args {
 };
 
 /* The flags `create` and `run` share. */
-#define CREATE_OPTS(a)                                                         \
-	{"bundle", "b", CLI_STRING, &(a).bundle},                              \
-	{"pid-file", NULL, CLI_STRING, &(a).pid_file},                         \
-	{"console-socket", NULL, CLI_STRING, &(a).console_socket},             \
-	{"no-pivot", NULL, CLI_BOOL, &(a).no_pivot},                           \
-	{"no-new-keyring", NULL, CLI_BOOL, &(a).no_new_keyring},               \
-	{"preserve-fds", NULL, CLI_INT, &(a).preserve_fds}
+#define CREATE_OPTS(a)                                                     \
+	{"bundle", "b", CLI_STRING, &(a).bundle},                          \
+		{"pid-file", NULL, CLI_STRING, &(a).pid_file},             \
+		{"console-socket", NULL, CLI_STRING, &(a).console_socket}, \
+		{"no-pivot", NULL, CLI_BOOL, &(a).no_pivot},               \
+		{"no-new-keyring", NULL, CLI_BOOL, &(a).no_new_keyring},   \
+	{                                                                  \
+		"preserve-fds", NULL, CLI_INT, &(a).preserve_fds           \
+	}
 
 /* Create container id from a bundle: on success the state directory is
  * written with status "created", the lock is still held in *d, and *st and

@@ -32,15 +32,25 @@ const struct husk_cmd cmd_create = {
 	"create a container",
 	"[command options] <container-id>",
 	"DESCRIPTION:\n"
-	"   The create command creates an instance of a container for a bundle. The bundle\n"
-	"is a directory with a specification file named \"config.json\" and a root\n"
-	"filesystem. The container's process waits until `husk start <container-id>`.\n\n"
+	"   The create command creates an instance of a container for a "
+	"bundle. The bundle\n"
+	"is a directory with a specification file named \"config.json\" and a "
+	"root\n"
+	"filesystem. The container's process waits until `husk start "
+	"<container-id>`.\n\n"
 	"OPTIONS:\n"
-	"   --bundle value, -b value  path to the root of the bundle directory, defaults to the current directory\n"
-	"   --console-socket value    path to an AF_UNIX socket which will receive a file descriptor referencing the master end of the console's pseudoterminal\n"
-	"   --pid-file value          specify the file to write the process id to\n"
-	"   --no-pivot                do not use pivot root to jail process inside rootfs\n"
-	"   --no-new-keyring          do not create a new session keyring for the container\n"
-	"   --preserve-fds value      Pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N in total) (default: 0)\n",
+	"   --bundle value, -b value  path to the root of the bundle "
+	"directory, defaults to the current directory\n"
+	"   --console-socket value    path to an AF_UNIX socket which will "
+	"receive a file descriptor referencing the master end of the console's "
+	"pseudoterminal\n"
+	"   --pid-file value          specify the file to write the process id "
+	"to\n"
+	"   --no-pivot                do not use pivot root to jail process "
+	"inside rootfs\n"
+	"   --no-new-keyring          do not create a new session keyring for "
+	"the container\n"
+	"   --preserve-fds value      Pass N additional file descriptors to "
+	"the container (stdio + $LISTEN_FDS + N in total) (default: 0)\n",
 	create_main,
 };

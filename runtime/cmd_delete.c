@@ -43,7 +43,8 @@ static int delete_main(struct husk_ctx *ctx, int argc, char **argv,
 	default:
 		r = force ? 0
 			  : husk_err_set(err, EBUSY,
-					 "cannot delete container %s that is not stopped: %s",
+					 "cannot delete container %s that is "
+					 "not stopped: %s",
 					 st->id, oci_status_name(s));
 	}
 	if (r == 0)
@@ -55,9 +56,11 @@ static int delete_main(struct husk_ctx *ctx, int argc, char **argv,
 
 const struct husk_cmd cmd_delete = {
 	"delete",
-	"delete any resources held by the container often used with detached container",
+	"delete any resources held by the container often used with detached "
+	"container",
 	"[command options] <container-id>",
 	"OPTIONS:\n"
-	"   --force, -f  Forcibly deletes the container if it is still running (uses SIGKILL)\n",
+	"   --force, -f  Forcibly deletes the container if it is still running "
+	"(uses SIGKILL)\n",
 	delete_main,
 };

@@ -29,7 +29,8 @@ const struct husk_cmd cmd_features = {
 	"show the enabled features",
 	"",
 	"DESCRIPTION:\n"
-	"   Shows the features husk applies now (runtime-spec features.md); anything not\n"
+	"   Shows the features husk applies now (runtime-spec features.md); "
+	"anything not\n"
 	"listed makes create fail with an error naming it.\n",
 	features_main,
 };

@@ -50,11 +50,13 @@ static int kill_main(struct husk_ctx *ctx, int argc, char **argv,
 
 const struct husk_cmd cmd_kill = {
 	"kill",
-	"kill sends the specified signal (default: SIGTERM) to the container's init process",
+	"kill sends the specified signal (default: SIGTERM) to the container's "
+	"init process",
 	"[command options] <container-id> [signal]",
 	"EXAMPLE:\n"
 	"   husk kill ubuntu01 KILL\n\n"
 	"OPTIONS:\n"
-	"   --all, -a  send the specified signal to all processes inside the container\n",
+	"   --all, -a  send the specified signal to all processes inside the "
+	"container\n",
 	kill_main,
 };

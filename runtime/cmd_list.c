@@ -47,8 +47,8 @@ static enum oci_status live_status(const char *root, const struct oci_state *st)
  * column but the last is as wide as its widest cell plus 3, at least 12. */
 static void print_table(struct row *rows, size_t n)
 {
-	const char *head[6] = {"ID", "PID", "STATUS", "BUNDLE", "CREATED",
-			       "OWNER"};
+	const char *head[6] = {"ID",	 "PID",	    "STATUS",
+			       "BUNDLE", "CREATED", "OWNER"};
 	size_t w[5];
 
 	for (int c = 0; c < 5; c++)
@@ -56,7 +56,8 @@ static void print_table(struct row *rows, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		const char *cells[5] = {rows[i].st->id, rows[i].pid,
 					oci_status_name(rows[i].status),
-					rows[i].st->bundle, rows[i].st->created};
+					rows[i].st->bundle,
+					rows[i].st->created};
 		for (int c = 0; c < 5; c++)
 			if (strlen(cells[c]) > w[c])
 				w[c] = strlen(cells[c]);
@@ -119,7 +120,8 @@ static int list_main(struct husk_ctx *ctx, int argc, char **argv,
 			continue;
 		rw->status = live_status(ctx->root, rw->st);
 		snprintf(rw->pid, sizeof(rw->pid), "%d",
-			 rw->status == OCI_STATUS_STOPPED ? 0 : (int)rw->st->pid);
+			 rw->status == OCI_STATUS_STOPPED ? 0
+							  : (int)rw->st->pid);
 		rw->owner = owner_name(ctx->root, ids[i]);
 		k++;
 	}
@@ -133,9 +135,9 @@ static int list_main(struct husk_ctx *ctx, int argc, char **argv,
 		if (k == 0) /* Go marshals runc's nil slice as null */
 			jsonw_raw(&w, "null", 4);
 		for (size_t i = 0; i < k; i++) {
-			_cleanup_free_ char *one = oci_state_format(
-				rows[i].st, rows[i].status, rows[i].owner,
-				false);
+			_cleanup_free_ char *one =
+				oci_state_format(rows[i].st, rows[i].status,
+						 rows[i].owner, false);
 			jsonw_raw(&w, i == 0 ? "[" : ",", 1);
 			jsonw_raw(&w, one, strlen(one));
 		}
@@ -160,7 +162,8 @@ const struct husk_cmd cmd_list = {
 	"lists containers started by husk with the given root",
 	"[command options]",
 	"OPTIONS:\n"
-	"   --format value, -f value  select one of: table or json (default: \"table\")\n"
+	"   --format value, -f value  select one of: table or json (default: "
+	"\"table\")\n"
 	"   --quiet, -q               display only container IDs\n",
 	list_main,
 };

@@ -16,7 +16,7 @@
  * yet). */
 static void forward_set(sigset_t *set)
 {
-	static const int own[] = {SIGKILL, SIGSTOP, SIGSEGV, SIGBUS, SIGILL,
+	static const int own[] = {SIGKILL, SIGSTOP, SIGSEGV, SIGBUS,  SIGILL,
 				  SIGFPE,  SIGTRAP, SIGSYS,  SIGABRT, SIGWINCH};
 
 	sigemptyset(set);
@@ -157,18 +157,29 @@ const struct husk_cmd cmd_run = {
 	"create and run a container",
 	"[command options] <container-id>",
 	"DESCRIPTION:\n"
-	"   Creates and starts a container from a bundle, waits for its process, forwards\n"
-	"the signals husk receives to it, exits with its status (128+N if killed by signal\n"
+	"   Creates and starts a container from a bundle, waits for its "
+	"process, forwards\n"
+	"the signals husk receives to it, exits with its status (128+N if "
+	"killed by signal\n"
 	"N) and deletes the container.\n\n"
 	"OPTIONS:\n"
-	"   --bundle value, -b value  path to the root of the bundle directory, defaults to the current directory\n"
-	"   --console-socket value    path to an AF_UNIX socket which will receive a file descriptor referencing the master end of the console's pseudoterminal\n"
+	"   --bundle value, -b value  path to the root of the bundle "
+	"directory, defaults to the current directory\n"
+	"   --console-socket value    path to an AF_UNIX socket which will "
+	"receive a file descriptor referencing the master end of the console's "
+	"pseudoterminal\n"
 	"   --detach, -d              detach from the container's process\n"
-	"   --keep                    do not delete the container after it exits\n"
-	"   --pid-file value          specify the file to write the process id to\n"
-	"   --no-subreaper            accepted for runc compatibility (the init is husk's child anyway)\n"
-	"   --no-pivot                do not use pivot root to jail process inside rootfs\n"
-	"   --no-new-keyring          do not create a new session keyring for the container\n"
-	"   --preserve-fds value      Pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N in total) (default: 0)\n",
+	"   --keep                    do not delete the container after it "
+	"exits\n"
+	"   --pid-file value          specify the file to write the process id "
+	"to\n"
+	"   --no-subreaper            accepted for runc compatibility (the "
+	"init is husk's child anyway)\n"
+	"   --no-pivot                do not use pivot root to jail process "
+	"inside rootfs\n"
+	"   --no-new-keyring          do not create a new session keyring for "
+	"the container\n"
+	"   --preserve-fds value      Pass N additional file descriptors to "
+	"the container (stdio + $LISTEN_FDS + N in total) (default: 0)\n",
 	run_main,
 };

@@ -41,8 +41,9 @@ static int spec_main(struct husk_ctx *ctx, int argc, char **argv,
 		  0666);
 	if (fd < 0) {
 		if (errno == EEXIST)
-			return husk_err_set(err, EEXIST,
-					    "File config.json exists. Remove it first");
+			return husk_err_set(
+				err, EEXIST,
+				"File config.json exists. Remove it first");
 		return husk_err_sys(err, "open %s", path);
 	}
 	if (husk_write_all(fd, json, strlen(json)) < 0) {
@@ -58,10 +59,14 @@ const struct husk_cmd cmd_spec = {
 	"create a new specification file",
 	"[command options]",
 	"DESCRIPTION:\n"
-	"   Writes a default config.json (runc's defaults: a non-terminal shell, the\n"
-	"default mounts, namespaces, masked and read-only paths) into the bundle.\n\n"
+	"   Writes a default config.json (runc's defaults: a non-terminal "
+	"shell, the\n"
+	"default mounts, namespaces, masked and read-only paths) into the "
+	"bundle.\n\n"
 	"OPTIONS:\n"
-	"   --bundle value, -b value  path to the root of the bundle directory\n"
-	"   --rootless                generate a configuration for a rootless container\n",
+	"   --bundle value, -b value  path to the root of the bundle "
+	"directory\n"
+	"   --rootless                generate a configuration for a rootless "
+	"container\n",
 	spec_main,
 };

@@ -33,9 +33,6 @@ static int state_main(struct husk_ctx *ctx, int argc, char **argv,
 }
 
 const struct husk_cmd cmd_state = {
-	"state",
-	"output the state of a container",
-	"<container-id>",
-	NULL,
+	"state",    "output the state of a container", "<container-id>", NULL,
 	state_main,
 };

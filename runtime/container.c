@@ -56,10 +56,9 @@ static int write_pid_file(const char *path, pid_t pid, struct husk_err **err)
 	return 0;
 }
 
-static int build_state(struct husk_ctx *ctx, const char *id,
-		       const char *bundle, const struct oci_spec *spec,
-		       const char *sandbox, struct oci_state **out,
-		       struct husk_err **err)
+static int build_state(struct husk_ctx *ctx, const char *id, const char *bundle,
+		       const struct oci_spec *spec, const char *sandbox,
+		       struct oci_state **out, struct husk_err **err)
 {
 	size_t n = spec->n_annotations;
 	bool have_sandbox = oci_spec_annotation(spec, "run.husk.sandbox");
@@ -140,11 +139,12 @@ int husk_create(struct husk_ctx *ctx, const char *id,
 				    listen);
 	probe = husk_asprintf("%s/%s/state.json", ctx->root, id);
 	if (lstat(probe, &sb) == 0)
-		return husk_err_set(err, EEXIST,
-				    "container with id exists: %s", id);
+		return husk_err_set(err, EEXIST, "container with id exists: %s",
+				    id);
 	bundle = realpath(a->bundle ? a->bundle : ".", NULL);
 	if (bundle == NULL)
-		return husk_err_sys(err, "bundle %s", a->bundle ? a->bundle : ".");
+		return husk_err_sys(err, "bundle %s",
+				    a->bundle ? a->bundle : ".");
 	if (load_spec(bundle, &spec, err) < 0)
 		return -1;
 	if (husk_sandbox_choose(ctx->sandbox, spec, &sandbox, err) < 0)
@@ -198,7 +198,7 @@ int husk_create(struct husk_ctx *ctx, const char *id,
 		 (int)c->pid);
 	*stp = st;
 	return 0;
-fail: {
+fail : {
 	_cleanup_err_ struct husk_err *e2 = NULL;
 	oci_state_dir_remove(d, &e2);
 	oci_state_dir_close(d);
@@ -214,21 +214,23 @@ int husk_start(struct husk_ctx *ctx, struct oci_state_dir *d,
 	case OCI_STATUS_CREATED:
 		break;
 	case OCI_STATUS_RUNNING:
-		return husk_err_set(err, EBUSY,
-				    "cannot start an already running container");
+		return husk_err_set(
+			err, EBUSY,
+			"cannot start an already running container");
 	case OCI_STATUS_PAUSED:
 		return husk_err_set(err, EBUSY,
 				    "cannot start an already paused container");
 	case OCI_STATUS_STOPPED:
 	default:
-		return husk_err_set(err, EINVAL,
-				    "cannot start a container that has stopped");
+		return husk_err_set(
+			err, EINVAL,
+			"cannot start a container that has stopped");
 	}
 	if (linux_container_start(d->path, err) < 0)
 		return -1;
 	st->status = OCI_STATUS_RUNNING;
-	husk_log(&ctx->log, HUSK_LOG_DEBUG, "start %s: released pid %d",
-		 st->id, (int)st->pid);
+	husk_log(&ctx->log, HUSK_LOG_DEBUG, "start %s: released pid %d", st->id,
+		 (int)st->pid);
 	return oci_state_dir_write(d, st, err);
 }
 

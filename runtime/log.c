@@ -28,9 +28,9 @@ int husk_log_open(struct husk_log *l, const char *path, const char *format,
 	else if (strcmp(format, "json") == 0)
 		l->json = true;
 	else
-		return husk_err_set(err, EINVAL,
-				    "invalid log-format: %s (want text or json)",
-				    format);
+		return husk_err_set(
+			err, EINVAL,
+			"invalid log-format: %s (want text or json)", format);
 	if (path == NULL || *path == '\0')
 		return 0;
 	l->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);

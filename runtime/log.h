@@ -7,15 +7,23 @@
 
 #include "common/err.h"
 
-enum husk_log_level { HUSK_LOG_ERROR, HUSK_LOG_WARN, HUSK_LOG_INFO, HUSK_LOG_DEBUG };
+enum husk_log_level {
+	HUSK_LOG_ERROR,
+	HUSK_LOG_WARN,
+	HUSK_LOG_INFO,
+	HUSK_LOG_DEBUG
+};
 
 struct husk_log {
-	int fd;     /* -1: no --log */
+	int fd;	    /* -1: no --log */
 	bool json;  /* --log-format json */
 	bool debug; /* --debug */
 };
 
-#define HUSK_LOG_INIT {-1, false, false}
+#define HUSK_LOG_INIT            \
+	{                        \
+		-1, false, false \
+	}
 
 /* format is NULL or "text" or "json"; path NULL means no file. The file is
  * opened O_APPEND so lines from concurrent commands never interleave. */

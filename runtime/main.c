@@ -9,20 +9,40 @@
 #include "oci/state.h"
 #include "runtime/cli.h"
 
-static const struct husk_cmd cmd_ps = {"ps", "ps displays the processes running inside a container", "[command options] <container-id> [ps options]", NULL, cmd_unsupported};
-static const struct husk_cmd cmd_exec = {"exec", "execute new process inside the container", "[command options] <container-id> <command> [command options]  || -p process.json <container-id>", NULL, cmd_unsupported};
-static const struct husk_cmd cmd_pause = {"pause", "pause suspends all processes inside the container", "<container-id>", NULL, cmd_unsupported};
-static const struct husk_cmd cmd_resume = {"resume", "resumes all processes that have been previously paused", "<container-id>", NULL, cmd_unsupported};
-static const struct husk_cmd cmd_update = {"update", "update container resource constraints", "[command options] <container-id>", NULL, cmd_unsupported};
-static const struct husk_cmd cmd_events = {"events", "display container events such as OOM notifications, cpu, memory, and IO usage statistics", "[command options] <container-id>", NULL, cmd_unsupported};
-static const struct husk_cmd cmd_checkpoint = {"checkpoint", "checkpoint a running container", "[command options] <container-id>", NULL, cmd_unsupported};
-static const struct husk_cmd cmd_restore = {"restore", "restore a container from a previous checkpoint", "[command options] <container-id>", NULL, cmd_unsupported};
+static const struct husk_cmd cmd_ps = {
+	"ps", "ps displays the processes running inside a container",
+	"[command options] <container-id> [ps options]", NULL, cmd_unsupported};
+static const struct husk_cmd cmd_exec = {
+	"exec", "execute new process inside the container",
+	"[command options] <container-id> <command> [command options]  || -p "
+	"process.json <container-id>",
+	NULL, cmd_unsupported};
+static const struct husk_cmd cmd_pause = {
+	"pause", "pause suspends all processes inside the container",
+	"<container-id>", NULL, cmd_unsupported};
+static const struct husk_cmd cmd_resume = {
+	"resume", "resumes all processes that have been previously paused",
+	"<container-id>", NULL, cmd_unsupported};
+static const struct husk_cmd cmd_update = {
+	"update", "update container resource constraints",
+	"[command options] <container-id>", NULL, cmd_unsupported};
+static const struct husk_cmd cmd_events = {
+	"events",
+	"display container events such as OOM notifications, cpu, memory, and "
+	"IO usage statistics",
+	"[command options] <container-id>", NULL, cmd_unsupported};
+static const struct husk_cmd cmd_checkpoint = {
+	"checkpoint", "checkpoint a running container",
+	"[command options] <container-id>", NULL, cmd_unsupported};
+static const struct husk_cmd cmd_restore = {
+	"restore", "restore a container from a previous checkpoint",
+	"[command options] <container-id>", NULL, cmd_unsupported};
 
 static const struct husk_cmd *const commands[] = {
 	&cmd_checkpoint, &cmd_create, &cmd_delete, &cmd_events, &cmd_exec,
-	&cmd_features, &cmd_kill, &cmd_list, &cmd_pause, &cmd_ps,
-	&cmd_restore, &cmd_resume, &cmd_run, &cmd_spec, &cmd_start,
-	&cmd_state, &cmd_update,
+	&cmd_features,	 &cmd_kill,   &cmd_list,   &cmd_pause,	&cmd_ps,
+	&cmd_restore,	 &cmd_resume, &cmd_run,	   &cmd_spec,	&cmd_start,
+	&cmd_state,	 &cmd_update,
 };
 
 static const struct husk_cmd *find_cmd(const char *name)
@@ -41,22 +61,34 @@ static void print_version(void)
 
 static void print_help(void)
 {
-	printf("NAME:\n   husk - an OCI runtime that runs each workload in a container or a microVM\n\n"
-	       "USAGE:\n   husk [global options] command [command options] [arguments...]\n\n"
+	printf("NAME:\n   husk - an OCI runtime that runs each workload in a "
+	       "container or a microVM\n\n"
+	       "USAGE:\n   husk [global options] command [command options] "
+	       "[arguments...]\n\n"
 	       "VERSION:\n   %s\n\nCOMMANDS:\n",
 	       HUSK_VERSION);
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
-		printf("   %-11s%s%s\n", commands[i]->name, commands[i]->summary,
-		       commands[i]->fn == cmd_unsupported ? " (not supported yet)" : "");
-	printf("   %-11s%s\n", "help, h", "Shows a list of commands or help for one command");
+		printf("   %-11s%s%s\n", commands[i]->name,
+		       commands[i]->summary,
+		       commands[i]->fn == cmd_unsupported
+			       ? " (not supported yet)"
+			       : "");
+	printf("   %-11s%s\n", "help, h",
+	       "Shows a list of commands or help for one command");
 	printf("\nGLOBAL OPTIONS:\n"
 	       "   --debug                  enable debug logging\n"
-	       "   --log value              set the log file to write husk logs to (default is stderr)\n"
-	       "   --log-format value       set the log format ('text' (default), or 'json') (default: \"text\")\n"
-	       "   --root value             root directory for storage of container state (default: \"" HUSK_DEFAULT_ROOT "\")\n"
-	       "   --systemd-cgroup         enable systemd cgroup support (recorded and passed to the backend)\n"
-	       "   --sandbox value          'container' (default) or 'vm'; the name husk-vm means vm\n"
-	       "   --rootless value         ignore cgroup permission errors ('true', 'false', or 'auto') (default: \"auto\")\n"
+	       "   --log value              set the log file to write husk "
+	       "logs to (default is stderr)\n"
+	       "   --log-format value       set the log format ('text' "
+	       "(default), or 'json') (default: \"text\")\n"
+	       "   --root value             root directory for storage of "
+	       "container state (default: \"" HUSK_DEFAULT_ROOT "\")\n"
+	       "   --systemd-cgroup         enable systemd cgroup support "
+	       "(recorded and passed to the backend)\n"
+	       "   --sandbox value          'container' (default) or 'vm'; the "
+	       "name husk-vm means vm\n"
+	       "   --rootless value         ignore cgroup permission errors "
+	       "('true', 'false', or 'auto') (default: \"auto\")\n"
 	       "   --help, -h               show help\n"
 	       "   --version, -v            print the version\n");
 }
@@ -72,7 +104,8 @@ void husk_cmd_help(const char *name)
 	printf("NAME:\n   husk %s - %s\n\nUSAGE:\n   husk %s %s\n", c->name,
 	       c->summary, c->name, c->usage);
 	if (c->fn == cmd_unsupported)
-		printf("\nNOTE:\n   not supported yet: husk %s fails with an error\n",
+		printf("\nNOTE:\n   not supported yet: husk %s fails with an "
+		       "error\n",
 		       c->name);
 	if (c->details)
 		printf("\n%s", c->details);
@@ -113,8 +146,8 @@ int main(int argc, char **argv)
 	int npos = 0, r;
 	/* The parsers reorder their words in place; the re-exec from the
 	 * sealed copy needs the command line as it was given. */
-	_cleanup_free_ char **orig = husk_calloc((size_t)argc + 1,
-						  sizeof(char *));
+	_cleanup_free_ char **orig =
+		husk_calloc((size_t)argc + 1, sizeof(char *));
 	char **rest = argv + 1;
 	_cleanup_free_ char *abs_root = NULL;
 
@@ -181,7 +214,9 @@ int main(int argc, char **argv)
 	}
 	cmd = find_cmd(rest[0]);
 	if (cmd == NULL) {
-		husk_err_set(&err, EINVAL, "command %s: no such command (see husk --help)", rest[0]);
+		husk_err_set(&err, EINVAL,
+			     "command %s: no such command (see husk --help)",
+			     rest[0]);
 	} else {
 		int cargc = 0;
 		while (rest[1 + cargc])

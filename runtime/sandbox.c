@@ -11,8 +11,8 @@ int husk_sandbox_choose(const char *floor, const struct oci_spec *spec,
 	const char *own = oci_spec_annotation(spec, "run.husk.sandbox");
 	const char *cri = oci_spec_annotation(
 		spec, "io.kubernetes.cri.untrusted-workload");
-	const char *crio = oci_spec_annotation(
-		spec, "io.kubernetes.cri-o.TrustedSandbox");
+	const char *crio =
+		oci_spec_annotation(spec, "io.kubernetes.cri-o.TrustedSandbox");
 	const char *why = NULL;
 	bool vm = strcmp(floor, "vm") == 0;
 
@@ -22,13 +22,18 @@ int husk_sandbox_choose(const char *floor, const struct oci_spec *spec,
 			why = why ? why : "annotation run.husk.sandbox";
 		} else if (strcmp(own, "container") != 0) {
 			return husk_err_set(err, EINVAL,
-					    "config.json: annotations[\"run.husk.sandbox\"]: \"%s\": want container or vm",
+					    "config.json: "
+					    "annotations[\"run.husk.sandbox\"]:"
+					    " \"%s\": want container or vm",
 					    own);
 		} else if (vm) {
 			/* A tenant must not leave the VM by annotating its
 			 * pod. */
 			return husk_err_set(err, EPERM,
-					    "config.json: annotations[\"run.husk.sandbox\"]: \"container\" is below the operator's sandbox \"vm\"");
+					    "config.json: "
+					    "annotations[\"run.husk.sandbox\"]:"
+					    " \"container\" is below the "
+					    "operator's sandbox \"vm\"");
 		}
 	}
 	if (cri && strcmp(cri, "true") == 0 && !vm) {
@@ -41,9 +46,9 @@ int husk_sandbox_choose(const char *floor, const struct oci_spec *spec,
 	}
 	/* Never run as a container what was asked to run in a VM. */
 	if (vm && why)
-		return husk_err_set(err, ENOSYS,
-				    "sandbox \"vm\": not available yet (asked by %s)",
-				    why);
+		return husk_err_set(
+			err, ENOSYS,
+			"sandbox \"vm\": not available yet (asked by %s)", why);
 	if (vm)
 		return husk_err_set(err, ENOSYS,
 				    "sandbox \"vm\": not available yet");

@@ -46,7 +46,7 @@
 #endif
 
 #define SEALED_ENV "_HUSK_SEALED_EXE"
-#define SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
+#define SEALS	   (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
 
 extern char **environ;
 
@@ -78,7 +78,8 @@ static int copy_self(int *out, struct husk_err **err)
 	if (mfd < 0)
 		return husk_err_sys(err, "memfd_create");
 	while (off < sb.st_size) {
-		ssize_t n = sendfile(mfd, src, &off, (size_t)(sb.st_size - off));
+		ssize_t n =
+			sendfile(mfd, src, &off, (size_t)(sb.st_size - off));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -103,7 +104,8 @@ int husk_ensure_sealed_exe(char **argv, struct husk_err **err)
 	}
 	if (getenv(SEALED_ENV))
 		return husk_err_set(err, EPERM,
-				    "re-executed from a sealed memfd, but /proc/self/exe is not sealed");
+				    "re-executed from a sealed memfd, but "
+				    "/proc/self/exe is not sealed");
 	if (copy_self(&mfd, err) < 0)
 		return -1;
 	if (setenv(SEALED_ENV, "1", 1) < 0)

@@ -126,18 +126,22 @@ TEST(state_json_rejects_bad)
 		"{\"version\":1}",
 		"{\"version\":2,\"id\":\"c1\"}",
 		/* an id that would leave the root */
-		"{\"version\":1,\"id\":\"../x\",\"status\":\"created\",\"pid\":1,"
-		"\"start_time\":1,\"bundle\":\"/b\",\"rootfs\":\"/r\",\"created\":\"t\","
+		"{\"version\":1,\"id\":\"../"
+		"x\",\"status\":\"created\",\"pid\":1,"
+		"\"start_time\":1,\"bundle\":\"/b\",\"rootfs\":\"/"
+		"r\",\"created\":\"t\","
 		"\"owner\":0,\"cgroup_path\":\"/c\",\"sandbox\":\"container\","
 		"\"systemd_cgroup\":false,\"annotations\":{}}",
 		/* a negative pid */
 		"{\"version\":1,\"id\":\"x\",\"status\":\"created\",\"pid\":-1,"
-		"\"start_time\":1,\"bundle\":\"/b\",\"rootfs\":\"/r\",\"created\":\"t\","
+		"\"start_time\":1,\"bundle\":\"/b\",\"rootfs\":\"/"
+		"r\",\"created\":\"t\","
 		"\"owner\":0,\"cgroup_path\":\"/c\",\"sandbox\":\"container\","
 		"\"systemd_cgroup\":false,\"annotations\":{}}",
 		/* an unknown status */
 		"{\"version\":1,\"id\":\"x\",\"status\":\"zombie\",\"pid\":1,"
-		"\"start_time\":1,\"bundle\":\"/b\",\"rootfs\":\"/r\",\"created\":\"t\","
+		"\"start_time\":1,\"bundle\":\"/b\",\"rootfs\":\"/"
+		"r\",\"created\":\"t\","
 		"\"owner\":0,\"cgroup_path\":\"/c\",\"sandbox\":\"container\","
 		"\"systemd_cgroup\":false,\"annotations\":{}}",
 	};
@@ -145,7 +149,8 @@ TEST(state_json_rejects_bad)
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		_cleanup_err_ struct husk_err *err = NULL;
 		struct oci_state *st = NULL;
-		CHECK(oci_state_from_json(bad[i], strlen(bad[i]), &st, &err) < 0);
+		CHECK(oci_state_from_json(bad[i], strlen(bad[i]), &st, &err) <
+		      0);
 		CHECK(st == NULL && err != NULL);
 	}
 }
@@ -153,16 +158,25 @@ TEST(state_json_rejects_bad)
 TEST(status_derivation)
 {
 	/* pid, recorded start, exists, state letter, actual start, fifo */
-	CHECK(oci_status_derive(10, 5, true, 'S', 5, true) == OCI_STATUS_CREATED);
-	CHECK(oci_status_derive(10, 5, true, 'S', 5, false) == OCI_STATUS_RUNNING);
-	CHECK(oci_status_derive(10, 5, true, 'R', 5, false) == OCI_STATUS_RUNNING);
-	CHECK(oci_status_derive(10, 5, false, 0, 0, false) == OCI_STATUS_STOPPED);
-	CHECK(oci_status_derive(10, 5, false, 0, 0, true) == OCI_STATUS_STOPPED);
-	CHECK(oci_status_derive(10, 5, true, 'Z', 5, false) == OCI_STATUS_STOPPED);
+	CHECK(oci_status_derive(10, 5, true, 'S', 5, true) ==
+	      OCI_STATUS_CREATED);
+	CHECK(oci_status_derive(10, 5, true, 'S', 5, false) ==
+	      OCI_STATUS_RUNNING);
+	CHECK(oci_status_derive(10, 5, true, 'R', 5, false) ==
+	      OCI_STATUS_RUNNING);
+	CHECK(oci_status_derive(10, 5, false, 0, 0, false) ==
+	      OCI_STATUS_STOPPED);
+	CHECK(oci_status_derive(10, 5, false, 0, 0, true) ==
+	      OCI_STATUS_STOPPED);
+	CHECK(oci_status_derive(10, 5, true, 'Z', 5, false) ==
+	      OCI_STATUS_STOPPED);
 	/* a reused pid: same number, another process */
-	CHECK(oci_status_derive(10, 5, true, 'S', 6, false) == OCI_STATUS_STOPPED);
-	CHECK(oci_status_derive(10, 5, true, 'S', 6, true) == OCI_STATUS_STOPPED);
-	CHECK(oci_status_derive(0, 0, true, 'S', 0, false) == OCI_STATUS_STOPPED);
+	CHECK(oci_status_derive(10, 5, true, 'S', 6, false) ==
+	      OCI_STATUS_STOPPED);
+	CHECK(oci_status_derive(10, 5, true, 'S', 6, true) ==
+	      OCI_STATUS_STOPPED);
+	CHECK(oci_status_derive(0, 0, true, 'S', 0, false) ==
+	      OCI_STATUS_STOPPED);
 }
 
 TEST(status_of_live_and_dead_processes)
@@ -293,9 +307,11 @@ TEST(runc_state_layout)
 			  "}");
 	st->n_annotations = 0;
 	line = oci_state_format(st, OCI_STATUS_STOPPED, "root", false);
-	CHECK_STR(line, "{\"ociVersion\":\"" OCI_STATE_SPEC_VERSION "\",\"id\":\"c1\","
+	CHECK_STR(line, "{\"ociVersion\":\"" OCI_STATE_SPEC_VERSION
+			"\",\"id\":\"c1\","
 			"\"pid\":0,\"status\":\"stopped\",\"bundle\":\"/b\","
-			"\"rootfs\":\"/tmp/b/rootfs\",\"created\":\"2026-11-25T09:00:00.5Z\","
+			"\"rootfs\":\"/tmp/b/"
+			"rootfs\",\"created\":\"2026-11-25T09:00:00.5Z\","
 			"\"owner\":\"root\"}");
 	st->n_annotations = 2;
 	oci_state_free(st);
@@ -323,8 +339,9 @@ TEST(cli_flags)
 		{"all", "a", CLI_BOOL, &all},
 		{"preserve-fds", NULL, CLI_INT, &fds},
 	};
-	char *v1[] = {"-b", "/x", "id", "--pid-file=/p", "-all",
-		      "--preserve-fds", "2", NULL};
+	char *v1[] = {
+		"-b", "/x", "id", "--pid-file=/p", "-all", "--preserve-fds",
+		"2",  NULL};
 	char *v2[] = {"--all=false", "--", "-id", NULL};
 	char *v3[] = {"--nope", NULL};
 	char *v4[] = {"--bundle", NULL};
@@ -371,12 +388,13 @@ TEST(signal_names)
 
 TEST(log_lines)
 {
-	_cleanup_free_ char *j = husk_log_format(true, HUSK_LOG_ERROR,
-						 "bad \"x\"\n", "T");
-	_cleanup_free_ char *t = husk_log_format(false, HUSK_LOG_DEBUG, "hi",
-						 "T");
+	_cleanup_free_ char *j =
+		husk_log_format(true, HUSK_LOG_ERROR, "bad \"x\"\n", "T");
+	_cleanup_free_ char *t =
+		husk_log_format(false, HUSK_LOG_DEBUG, "hi", "T");
 
-	CHECK_STR(j, "{\"level\":\"error\",\"msg\":\"bad \\\"x\\\"\\n\",\"time\":\"T\"}");
+	CHECK_STR(j, "{\"level\":\"error\",\"msg\":\"bad "
+		     "\\\"x\\\"\\n\",\"time\":\"T\"}");
 	CHECK_STR(t, "time=\"T\" level=debug msg=\"hi\"");
 }
 
@@ -386,7 +404,8 @@ TEST(features_truth)
 	_cleanup_free_ char *j = NULL;
 
 	CHECK(oci_features_json("0", &j, &err) == 0);
-	CHECK(strstr(j, "\"seccomp\": {\n            \"enabled\": false") != NULL);
+	CHECK(strstr(j, "\"seccomp\": {\n            \"enabled\": false") !=
+	      NULL);
 	CHECK(strstr(j, "\"CAP_SYS_ADMIN\"") != NULL);
 	CHECK(strstr(j, "\"user\"") == NULL);
 	CHECK(strstr(j, "\"hooks\": []") != NULL);
