@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_parse.h>
@@ -17,26 +18,34 @@ static const char *const op_names[PROTO_OP__COUNT] = {
 	[PROTO_OP_HELLO] = "hello",
 	[PROTO_OP_PING] = "ping",
 	[PROTO_OP_SHUTDOWN] = "shutdown",
+	[PROTO_OP_CREATE] = "create",
+	[PROTO_OP_START] = "start",
+	[PROTO_OP_EXEC] = "exec",
+	[PROTO_OP_SIGNAL] = "signal",
+	[PROTO_OP_WAIT] = "wait",
+	[PROTO_OP_RESIZE] = "resize",
+	[PROTO_OP_STATS] = "stats",
+	[PROTO_OP_UPDATE] = "update",
+	[PROTO_OP_PAUSE] = "pause",
+	[PROTO_OP_RESUME] = "resume",
+	[PROTO_OP_DELETE] = "delete",
+	[PROTO_OP_STATE] = "state",
+	[PROTO_OP_ATTACH] = "attach",
 };
 
-const char *proto_op_name(enum proto_op op)
-{
-	if (op <= PROTO_OP_NONE || op >= PROTO_OP__COUNT)
-		return "?";
-	return op_names[op];
-}
+static const char *const stream_names[PROTO_STREAM__COUNT] = {
+	[PROTO_STREAM_STDIN] = "stdin",
+	[PROTO_STREAM_STDOUT] = "stdout",
+	[PROTO_STREAM_STDERR] = "stderr",
+	[PROTO_STREAM_PTY] = "pty",
+};
 
-void proto_msg_free(struct proto_msg *m)
-{
-	if (m == NULL)
-		return;
-	free(m->error);
-	if (m->kind == PROTO_REPLY && m->op == PROTO_OP_HELLO) {
-		free(m->rep.hello.agent);
-		free(m->rep.hello.kernel);
-	}
-	memset(m, 0, sizeof(*m));
-}
+static const char *const status_names[] = {
+	[PROTO_STATUS_CREATED] = "created",
+	[PROTO_STATUS_RUNNING] = "running",
+	[PROTO_STATUS_PAUSED] = "paused",
+	[PROTO_STATUS_STOPPED] = "stopped",
+};
 
 /* A hostile string echoed in an error message: printable ASCII only, and
  * short, so the error itself is always valid UTF-8 and small. */
@@ -51,6 +60,109 @@ static void echo_safe(char *dst, size_t dstlen, const char *s)
 		i += 3;
 	}
 	dst[i] = '\0';
+}
+
+const char *proto_op_name(enum proto_op op)
+{
+	if (op <= PROTO_OP_NONE || op >= PROTO_OP__COUNT)
+		return "?";
+	return op_names[op];
+}
+
+const char *proto_stream_name(enum proto_stream st)
+{
+	if ((int)st < 0 || st >= PROTO_STREAM__COUNT)
+		return "?";
+	return stream_names[st];
+}
+
+const char *proto_status_name(enum proto_status st)
+{
+	if (st < PROTO_STATUS_CREATED || st > PROTO_STATUS_STOPPED)
+		return "?";
+	return status_names[st];
+}
+
+int proto_check_name(const char *what, const char *s, struct husk_err **err)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > PROTO_MAX_NAME || strcmp(s, ".") == 0 ||
+	    strcmp(s, "..") == 0)
+		goto bad;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '_' || c == '+' ||
+		      c == '.' || c == '-'))
+			goto bad;
+	}
+	return 0;
+bad:;
+	char safe[72];
+	echo_safe(safe, sizeof(safe), s);
+	return husk_err_set(err, EINVAL, "%s: invalid id \"%s\"", what, safe);
+}
+
+uint32_t proto_exit_status(int wstatus)
+{
+	if (WIFSIGNALED(wstatus))
+		return 128 + (uint32_t)WTERMSIG(wstatus);
+	if (WIFEXITED(wstatus))
+		return (uint32_t)WEXITSTATUS(wstatus);
+	return 255;
+}
+
+static void target_free(struct proto_target *t)
+{
+	free(t->container);
+	free(t->exec);
+}
+
+void proto_msg_free(struct proto_msg *m)
+{
+	if (m == NULL)
+		return;
+	free(m->error);
+	if (m->kind == PROTO_REPLY && m->op == PROTO_OP_HELLO) {
+		free(m->rep.hello.agent);
+		free(m->rep.hello.kernel);
+	}
+	if (m->kind == PROTO_REQUEST) {
+		switch (m->op) {
+		case PROTO_OP_CREATE:
+			free(m->req.create.container);
+			free(m->req.create.rootfs);
+			free(m->req.create.config);
+			break;
+		case PROTO_OP_EXEC:
+			target_free(&m->req.exec.t);
+			free(m->req.exec.process);
+			break;
+		case PROTO_OP_UPDATE:
+			free(m->req.update.container);
+			free(m->req.update.resources);
+			break;
+		case PROTO_OP_DELETE:
+			free(m->req.del.container);
+			break;
+		case PROTO_OP_START:
+		case PROTO_OP_SIGNAL:
+		case PROTO_OP_WAIT:
+		case PROTO_OP_RESIZE:
+		case PROTO_OP_STATS:
+		case PROTO_OP_PAUSE:
+		case PROTO_OP_RESUME:
+		case PROTO_OP_STATE:
+		case PROTO_OP_ATTACH:
+			/* every one of these starts with its target */
+			target_free(&m->req.target);
+			break;
+		default:
+			break;
+		}
+	}
+	memset(m, 0, sizeof(*m));
 }
 
 /* ---- strict JSON -------------------------------------------------------- */
@@ -281,7 +393,7 @@ static int get_bool(yajl_val v, const char *key, bool *out,
  * ok and error, with a parser and an encoder for each; a new op is one
  * more row. */
 struct op_desc {
-	const char *req_keys[4];
+	const char *req_keys[7];
 	const char *rep_keys[6];
 	int (*parse_req)(struct field *f, size_t n, struct proto_msg *m,
 			 struct husk_err **err);
@@ -356,6 +468,410 @@ static int hello_gen_rep(yajl_gen g, const struct proto_msg *m)
 	return 0;
 }
 
+/* ---- version 2 fields --------------------------------------------------- */
+
+static int get_str_max(yajl_val v, const char *key, size_t max, char **out,
+		       struct husk_err **err)
+{
+	if (v == NULL)
+		return husk_err_set(err, EBADMSG, "%s: missing", key);
+	if (!YAJL_IS_STRING(v))
+		return husk_err_set(err, EBADMSG, "%s: must be a string", key);
+	if (strlen(v->u.string) > max)
+		return husk_err_set(err, EMSGSIZE, "%s: longer than %zu bytes",
+				    key, max);
+	*out = husk_strdup(v->u.string);
+	return 0;
+}
+
+static int get_name(yajl_val v, const char *key, char **out,
+		    struct husk_err **err)
+{
+	char *s = NULL;
+
+	if (get_str_max(v, key, PROTO_MAX_STR, &s, err) < 0)
+		return -1;
+	if (proto_check_name(key, s, err) < 0) {
+		free(s);
+		return -1;
+	}
+	*out = s;
+	return 0;
+}
+
+static int get_opt_bool(yajl_val v, const char *key, bool *out,
+			struct husk_err **err)
+{
+	*out = false;
+	return v == NULL ? 0 : get_bool(v, key, out, err);
+}
+
+#define F(key) field_get(f, n, key)
+
+static int target_parse(struct field *f, size_t n, struct proto_target *t,
+			bool exec_required, struct husk_err **err)
+{
+	if (get_name(F("container"), "container", &t->container, err) < 0)
+		return -1;
+	if (F("exec") == NULL && !exec_required)
+		return 0;
+	return get_name(F("exec"), "exec", &t->exec, err);
+}
+
+static int stdio_parse(struct field *f, size_t n, bool stdio[3],
+		       struct husk_err **err)
+{
+	for (int i = 0; i < 3; i++)
+		if (get_opt_bool(F(stream_names[i]), stream_names[i], &stdio[i],
+				 err) < 0)
+			return -1;
+	return 0;
+}
+
+static int create_parse_req(struct field *f, size_t n, struct proto_msg *m,
+			    struct husk_err **err)
+{
+	struct proto_create_req *c = &m->req.create;
+
+	if (get_name(F("container"), "container", &c->container, err) < 0 ||
+	    get_str(F("rootfs"), "rootfs", &c->rootfs, err) < 0)
+		return -1;
+	if (c->rootfs[0] != '/')
+		return husk_err_set(err, EINVAL,
+				    "rootfs: must be an absolute path");
+	if (get_str_max(F("config"), "config", PROTO_MAX_DOC, &c->config,
+			err) < 0)
+		return -1;
+	return stdio_parse(f, n, c->stdio, err);
+}
+
+static int target_parse_req(struct field *f, size_t n, struct proto_msg *m,
+			    struct husk_err **err)
+{
+	return target_parse(f, n, &m->req.target, false, err);
+}
+
+static int container_parse_req(struct field *f, size_t n,
+			       struct proto_msg *m, struct husk_err **err)
+{
+	return get_name(F("container"), "container", &m->req.target.container,
+			err);
+}
+
+static int exec_parse_req(struct field *f, size_t n, struct proto_msg *m,
+			  struct husk_err **err)
+{
+	struct proto_exec_req *e = &m->req.exec;
+
+	if (target_parse(f, n, &e->t, true, err) < 0 ||
+	    get_str_max(F("process"), "process", PROTO_MAX_DOC, &e->process,
+			err) < 0)
+		return -1;
+	return stdio_parse(f, n, e->stdio, err);
+}
+
+static int signal_parse_req(struct field *f, size_t n, struct proto_msg *m,
+			    struct husk_err **err)
+{
+	struct proto_signal_req *s = &m->req.signal;
+	uint64_t x;
+
+	if (target_parse(f, n, &s->t, false, err) < 0 ||
+	    get_uint(F("signal"), "signal", 1, PROTO_MAX_SIG, &x, err) < 0)
+		return -1;
+	s->signal = (uint32_t)x;
+	if (get_opt_bool(F("all"), "all", &s->all, err) < 0)
+		return -1;
+	if (s->all && s->t.exec)
+		return husk_err_set(err, EINVAL,
+				    "all: only for the container's init "
+				    "(no exec)");
+	return 0;
+}
+
+static int wait_parse_req(struct field *f, size_t n, struct proto_msg *m,
+			  struct husk_err **err)
+{
+	struct proto_wait_req *w = &m->req.wait;
+
+	if (target_parse(f, n, &w->t, false, err) < 0)
+		return -1;
+	return get_opt_bool(F("guard"), "guard", &w->guard, err);
+}
+
+static int get_u16(yajl_val v, const char *key, uint32_t *out,
+		   struct husk_err **err)
+{
+	uint64_t x;
+
+	if (get_uint(v, key, 0, 65535, &x, err) < 0)
+		return -1;
+	*out = (uint32_t)x;
+	return 0;
+}
+
+static int resize_parse_req(struct field *f, size_t n, struct proto_msg *m,
+			    struct husk_err **err)
+{
+	struct proto_resize_req *r = &m->req.resize;
+
+	if (target_parse(f, n, &r->t, false, err) < 0 ||
+	    get_u16(F("rows"), "rows", &r->rows, err) < 0 ||
+	    get_u16(F("cols"), "cols", &r->cols, err) < 0)
+		return -1;
+	return 0;
+}
+
+static int update_parse_req(struct field *f, size_t n, struct proto_msg *m,
+			    struct husk_err **err)
+{
+	struct proto_update_req *u = &m->req.update;
+
+	if (get_name(F("container"), "container", &u->container, err) < 0)
+		return -1;
+	return get_str_max(F("resources"), "resources", PROTO_MAX_DOC,
+			   &u->resources, err);
+}
+
+static int delete_parse_req(struct field *f, size_t n, struct proto_msg *m,
+			    struct husk_err **err)
+{
+	struct proto_delete_req *d = &m->req.del;
+
+	if (get_name(F("container"), "container", &d->container, err) < 0)
+		return -1;
+	return get_opt_bool(F("force"), "force", &d->force, err);
+}
+
+static int attach_parse_req(struct field *f, size_t n, struct proto_msg *m,
+			    struct husk_err **err)
+{
+	struct proto_attach_req *a = &m->req.attach;
+	yajl_val v = F("stream");
+
+	if (target_parse(f, n, &a->t, false, err) < 0)
+		return -1;
+	if (v == NULL)
+		return husk_err_set(err, EBADMSG, "stream: missing");
+	if (YAJL_IS_STRING(v))
+		for (int i = 0; i < PROTO_STREAM__COUNT; i++)
+			if (strcmp(v->u.string, stream_names[i]) == 0) {
+				a->stream = (enum proto_stream)i;
+				return 0;
+			}
+	return husk_err_set(err, EINVAL,
+			    "stream: must be one of stdin, stdout, stderr, "
+			    "pty");
+}
+
+static int pid_parse_rep(struct field *f, size_t n, struct proto_msg *m,
+			 struct husk_err **err)
+{
+	uint64_t x;
+
+	if (get_uint(F("pid"), "pid", 1, PROTO_MAX_PID, &x, err) < 0)
+		return -1;
+	m->rep.pid.pid = (uint32_t)x;
+	return 0;
+}
+
+static int wait_parse_rep(struct field *f, size_t n, struct proto_msg *m,
+			  struct husk_err **err)
+{
+	uint64_t x;
+
+	if (get_uint(F("status"), "status", 0, 255, &x, err) < 0)
+		return -1;
+	m->rep.wait.status = (uint32_t)x;
+	return 0;
+}
+
+static const char *const stats_keys[] = {
+	"cpu_usage_ns", "memory_usage", "memory_limit", "pids_current",
+	"pids_limit",
+};
+
+static uint64_t *stats_field(struct proto_stats_reply *s, size_t i)
+{
+	uint64_t *v[] = {&s->cpu_usage_ns, &s->memory_usage, &s->memory_limit,
+			 &s->pids_current, &s->pids_limit};
+	return v[i];
+}
+
+static int stats_parse_rep(struct field *f, size_t n, struct proto_msg *m,
+			   struct husk_err **err)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(stats_keys); i++)
+		if (get_uint(F(stats_keys[i]), stats_keys[i], 0, INT64_MAX,
+			     stats_field(&m->rep.stats, i), err) < 0)
+			return -1;
+	return 0;
+}
+
+static int state_parse_rep(struct field *f, size_t n, struct proto_msg *m,
+			   struct husk_err **err)
+{
+	struct proto_state_reply *s = &m->rep.state;
+	yajl_val v = F("status");
+	uint64_t x;
+
+	if (get_uint(F("pid"), "pid", 0, PROTO_MAX_PID, &x, err) < 0)
+		return -1;
+	s->pid = (uint32_t)x;
+	if (v == NULL)
+		return husk_err_set(err, EBADMSG, "status: missing");
+	for (int i = PROTO_STATUS_CREATED;
+	     YAJL_IS_STRING(v) && i <= PROTO_STATUS_STOPPED; i++)
+		if (strcmp(v->u.string, status_names[i]) == 0)
+			s->status = (enum proto_status)i;
+	if (s->status == 0)
+		return husk_err_set(err, EINVAL,
+				    "status: must be one of created, running, "
+				    "paused, stopped");
+	if (get_uint(F("exit_status"), "exit_status", 0, 255, &x, err) < 0)
+		return -1;
+	s->exit_status = (uint32_t)x;
+	return 0;
+}
+
+#undef F
+
+static int gen_bool(yajl_gen g, const char *k, bool v)
+{
+	if (GEN_KEY(g, k) != yajl_gen_status_ok)
+		return -1;
+	return yajl_gen_bool(g, v) == yajl_gen_status_ok ? 0 : -1;
+}
+
+static int target_gen(yajl_gen g, const struct proto_target *t)
+{
+	if (gen_str(g, "container", t->container) < 0)
+		return -1;
+	return t->exec ? gen_str(g, "exec", t->exec) : 0;
+}
+
+/* Only the true ones: false is the default. */
+static int stdio_gen(yajl_gen g, const bool stdio[3])
+{
+	for (int i = 0; i < 3; i++)
+		if (stdio[i] && gen_bool(g, stream_names[i], true) < 0)
+			return -1;
+	return 0;
+}
+
+static int create_gen_req(yajl_gen g, const struct proto_msg *m)
+{
+	const struct proto_create_req *c = &m->req.create;
+
+	if (gen_str(g, "container", c->container) < 0 ||
+	    gen_str(g, "rootfs", c->rootfs) < 0 ||
+	    gen_str(g, "config", c->config) < 0)
+		return -1;
+	return stdio_gen(g, c->stdio);
+}
+
+static int target_gen_req(yajl_gen g, const struct proto_msg *m)
+{
+	return target_gen(g, &m->req.target);
+}
+
+static int container_gen_req(yajl_gen g, const struct proto_msg *m)
+{
+	return gen_str(g, "container", m->req.target.container);
+}
+
+static int exec_gen_req(yajl_gen g, const struct proto_msg *m)
+{
+	const struct proto_exec_req *e = &m->req.exec;
+
+	if (target_gen(g, &e->t) < 0 || gen_str(g, "process", e->process) < 0)
+		return -1;
+	return stdio_gen(g, e->stdio);
+}
+
+static int signal_gen_req(yajl_gen g, const struct proto_msg *m)
+{
+	const struct proto_signal_req *s = &m->req.signal;
+
+	if (target_gen(g, &s->t) < 0 || gen_uint(g, "signal", s->signal) < 0)
+		return -1;
+	return s->all ? gen_bool(g, "all", true) : 0;
+}
+
+static int wait_gen_req(yajl_gen g, const struct proto_msg *m)
+{
+	const struct proto_wait_req *w = &m->req.wait;
+
+	if (target_gen(g, &w->t) < 0)
+		return -1;
+	return w->guard ? gen_bool(g, "guard", true) : 0;
+}
+
+static int resize_gen_req(yajl_gen g, const struct proto_msg *m)
+{
+	const struct proto_resize_req *r = &m->req.resize;
+
+	if (target_gen(g, &r->t) < 0 || gen_uint(g, "rows", r->rows) < 0 ||
+	    gen_uint(g, "cols", r->cols) < 0)
+		return -1;
+	return 0;
+}
+
+static int update_gen_req(yajl_gen g, const struct proto_msg *m)
+{
+	if (gen_str(g, "container", m->req.update.container) < 0)
+		return -1;
+	return gen_str(g, "resources", m->req.update.resources);
+}
+
+static int delete_gen_req(yajl_gen g, const struct proto_msg *m)
+{
+	if (gen_str(g, "container", m->req.del.container) < 0)
+		return -1;
+	return m->req.del.force ? gen_bool(g, "force", true) : 0;
+}
+
+static int attach_gen_req(yajl_gen g, const struct proto_msg *m)
+{
+	if (target_gen(g, &m->req.attach.t) < 0)
+		return -1;
+	return gen_str(g, "stream", proto_stream_name(m->req.attach.stream));
+}
+
+static int pid_gen_rep(yajl_gen g, const struct proto_msg *m)
+{
+	return gen_uint(g, "pid", m->rep.pid.pid);
+}
+
+static int wait_gen_rep(yajl_gen g, const struct proto_msg *m)
+{
+	return gen_uint(g, "status", m->rep.wait.status);
+}
+
+static int stats_gen_rep(yajl_gen g, const struct proto_msg *m)
+{
+	struct proto_stats_reply s = m->rep.stats;
+
+	for (size_t i = 0; i < ARRAY_SIZE(stats_keys); i++)
+		if (gen_uint(g, stats_keys[i], *stats_field(&s, i)) < 0)
+			return -1;
+	return 0;
+}
+
+static int state_gen_rep(yajl_gen g, const struct proto_msg *m)
+{
+	const struct proto_state_reply *s = &m->rep.state;
+
+	if (gen_uint(g, "pid", s->pid) < 0 ||
+	    gen_str(g, "status", proto_status_name(s->status)) < 0 ||
+	    gen_uint(g, "exit_status", s->exit_status) < 0)
+		return -1;
+	return 0;
+}
+
+#define TARGET_KEYS "container", "exec"
+#define STDIO_KEYS "stdin", "stdout", "stderr"
+
 static const struct op_desc ops[PROTO_OP__COUNT] = {
 	[PROTO_OP_HELLO] = {
 		.req_keys = {"version"},
@@ -367,10 +883,91 @@ static const struct op_desc ops[PROTO_OP__COUNT] = {
 	},
 	[PROTO_OP_PING] = {{NULL}, {NULL}, NULL, NULL, NULL, NULL},
 	[PROTO_OP_SHUTDOWN] = {{NULL}, {NULL}, NULL, NULL, NULL, NULL},
+	[PROTO_OP_CREATE] = {
+		.req_keys = {"container", "rootfs", "config", STDIO_KEYS},
+		.rep_keys = {"pid"},
+		.parse_req = create_parse_req,
+		.parse_rep = pid_parse_rep,
+		.gen_req = create_gen_req,
+		.gen_rep = pid_gen_rep,
+	},
+	[PROTO_OP_START] = {
+		.req_keys = {"container"},
+		.parse_req = container_parse_req,
+		.gen_req = container_gen_req,
+	},
+	[PROTO_OP_EXEC] = {
+		.req_keys = {TARGET_KEYS, "process", STDIO_KEYS},
+		.rep_keys = {"pid"},
+		.parse_req = exec_parse_req,
+		.parse_rep = pid_parse_rep,
+		.gen_req = exec_gen_req,
+		.gen_rep = pid_gen_rep,
+	},
+	[PROTO_OP_SIGNAL] = {
+		.req_keys = {TARGET_KEYS, "signal", "all"},
+		.parse_req = signal_parse_req,
+		.gen_req = signal_gen_req,
+	},
+	[PROTO_OP_WAIT] = {
+		.req_keys = {TARGET_KEYS, "guard"},
+		.rep_keys = {"status"},
+		.parse_req = wait_parse_req,
+		.parse_rep = wait_parse_rep,
+		.gen_req = wait_gen_req,
+		.gen_rep = wait_gen_rep,
+	},
+	[PROTO_OP_RESIZE] = {
+		.req_keys = {TARGET_KEYS, "rows", "cols"},
+		.parse_req = resize_parse_req,
+		.gen_req = resize_gen_req,
+	},
+	[PROTO_OP_STATS] = {
+		.req_keys = {"container"},
+		.rep_keys = {"cpu_usage_ns", "memory_usage", "memory_limit",
+			     "pids_current", "pids_limit"},
+		.parse_req = container_parse_req,
+		.parse_rep = stats_parse_rep,
+		.gen_req = container_gen_req,
+		.gen_rep = stats_gen_rep,
+	},
+	[PROTO_OP_UPDATE] = {
+		.req_keys = {"container", "resources"},
+		.parse_req = update_parse_req,
+		.gen_req = update_gen_req,
+	},
+	[PROTO_OP_PAUSE] = {
+		.req_keys = {"container"},
+		.parse_req = container_parse_req,
+		.gen_req = container_gen_req,
+	},
+	[PROTO_OP_RESUME] = {
+		.req_keys = {"container"},
+		.parse_req = container_parse_req,
+		.gen_req = container_gen_req,
+	},
+	[PROTO_OP_DELETE] = {
+		.req_keys = {"container", "force"},
+		.parse_req = delete_parse_req,
+		.gen_req = delete_gen_req,
+	},
+	[PROTO_OP_STATE] = {
+		.req_keys = {TARGET_KEYS},
+		.rep_keys = {"pid", "status", "exit_status"},
+		.parse_req = target_parse_req,
+		.parse_rep = state_parse_rep,
+		.gen_req = target_gen_req,
+		.gen_rep = state_gen_rep,
+	},
+	[PROTO_OP_ATTACH] = {
+		.req_keys = {TARGET_KEYS, "stream"},
+		.parse_req = attach_parse_req,
+		.gen_req = attach_gen_req,
+	},
 };
 
 /* id, op/ok, error, then the op's own keys. */
-#define MAX_FIELDS (3 + 6)
+#define MAX_FIELDS (3 + 7)
 
 static size_t fields_init(struct field *f, const char *const *common,
 			  const char *const *own, size_t own_max)
@@ -422,7 +1019,18 @@ int proto_parse_request(const char *buf, size_t len, struct proto_msg *m,
 			ARRAY_SIZE(ops[m->op].req_keys));
 	if (fields_collect(root, f, n, err) < 0)
 		return -1;
-	return ops[m->op].parse_req(f, n, m, err);
+	if (ops[m->op].parse_req(f, n, m, err) < 0) {
+		/* Keep what the agent needs to answer with an error. */
+		uint64_t id = m->id;
+		enum proto_op o = m->op;
+		proto_msg_free(m);
+		m->kind = PROTO_REQUEST;
+		m->op = o;
+		m->has_id = true;
+		m->id = id;
+		return -1;
+	}
+	return 0;
 }
 
 int proto_parse_reply(const char *buf, size_t len, enum proto_op op,
