@@ -133,7 +133,7 @@ TEST(encode_refuses_bad_messages)
 	m.has_id = true;
 	m.op = PROTO_OP__COUNT;
 	CHECK(proto_encode(&m, &frame, &len, &err) < 0);
-	CHECK_STR(err->msg, "encode: unknown op 4");
+	CHECK_STR(err->msg, "encode: unknown op 17");
 	husk_err_free(&err);
 }
 
@@ -518,6 +518,357 @@ TEST(call_checks_reply)
 	close(sv[0]);
 }
 
+/* ---- version 2 ---------------------------------------------------------- */
+
+/* Encode m, parse the body back, encode again: both bodies must be want. */
+static void v2_roundtrip(const char *name, const struct proto_msg *m,
+			 const char *want)
+{
+	struct husk_err *err = NULL;
+	struct proto_msg out;
+	_cleanup_free_ char *b1 = NULL, *b2 = NULL;
+	char why[1024];
+	size_t len;
+	int r;
+
+	b1 = encode_body(m, &len);
+	if (b1 == NULL || strcmp(b1, want) != 0) {
+		snprintf(why, sizeof(why), "encoded %s, want %s",
+			 b1 ? b1 : "(error)", want);
+		unit_report(name, 0, why);
+		return;
+	}
+	if (m->kind == PROTO_REQUEST)
+		r = proto_parse_request(b1, len, &out, &err);
+	else
+		r = proto_parse_reply(b1, len, m->op, &out, &err);
+	if (r < 0) {
+		snprintf(why, sizeof(why), "parse: %s", err->msg);
+		husk_err_free(&err);
+		unit_report(name, 0, why);
+		return;
+	}
+	b2 = encode_body(&out, &len);
+	proto_msg_free(&out);
+	if (b2 == NULL || strcmp(b2, want) != 0) {
+		snprintf(why, sizeof(why), "again %s", b2 ? b2 : "(error)");
+		unit_report(name, 0, why);
+		return;
+	}
+	unit_report(name, 1, NULL);
+}
+
+#define REQ(o, ...)                                                            \
+	((struct proto_msg){.kind = PROTO_REQUEST, .op = (o), .has_id = true,  \
+			    .id = 1, __VA_ARGS__})
+#define REP(o, ...)                                                            \
+	((struct proto_msg){.kind = PROTO_REPLY, .op = (o), .has_id = true,    \
+			    .id = 2, .ok = true, __VA_ARGS__})
+
+TEST(roundtrip_v2)
+{
+	struct proto_msg m;
+
+	m = REQ(PROTO_OP_CREATE,
+		.req.create = {"c1", "/b/rootfs", "{\"ociVersion\":\"1.0.2\"}",
+			       {true, true, false}});
+	v2_roundtrip("roundtrip_v2_create", &m,
+		     "{\"id\":1,\"op\":\"create\",\"container\":\"c1\","
+		     "\"rootfs\":\"/b/rootfs\",\"config\":\"{\\\"ociVersion"
+		     "\\\":\\\"1.0.2\\\"}\",\"stdin\":true,\"stdout\":true}");
+	m = REQ(PROTO_OP_START, .req.target = {"c1", NULL});
+	v2_roundtrip("roundtrip_v2_start", &m,
+		     "{\"id\":1,\"op\":\"start\",\"container\":\"c1\"}");
+	m = REQ(PROTO_OP_EXEC, .req.exec = {{"c1", "e.1"}, "{\"args\":[\"sh\"]}",
+					    {false, true, true}});
+	v2_roundtrip("roundtrip_v2_exec", &m,
+		     "{\"id\":1,\"op\":\"exec\",\"container\":\"c1\",\"exec\":"
+		     "\"e.1\",\"process\":\"{\\\"args\\\":[\\\"sh\\\"]}\","
+		     "\"stdout\":true,\"stderr\":true}");
+	m = REQ(PROTO_OP_SIGNAL, .req.signal = {{"c1", NULL}, 64, true});
+	v2_roundtrip("roundtrip_v2_signal_all", &m,
+		     "{\"id\":1,\"op\":\"signal\",\"container\":\"c1\","
+		     "\"signal\":64,\"all\":true}");
+	m = REQ(PROTO_OP_SIGNAL, .req.signal = {{"c1", "x"}, 15, false});
+	v2_roundtrip("roundtrip_v2_signal_exec", &m,
+		     "{\"id\":1,\"op\":\"signal\",\"container\":\"c1\","
+		     "\"exec\":\"x\",\"signal\":15}");
+	m = REQ(PROTO_OP_WAIT, .req.wait = {{"c1", NULL}, true});
+	v2_roundtrip("roundtrip_v2_wait", &m,
+		     "{\"id\":1,\"op\":\"wait\",\"container\":\"c1\","
+		     "\"guard\":true}");
+	m = REQ(PROTO_OP_RESIZE, .req.resize = {{"c1", "t"}, 24, 65535});
+	v2_roundtrip("roundtrip_v2_resize", &m,
+		     "{\"id\":1,\"op\":\"resize\",\"container\":\"c1\","
+		     "\"exec\":\"t\",\"rows\":24,\"cols\":65535}");
+	m = REQ(PROTO_OP_STATS, .req.target = {"c1", NULL});
+	v2_roundtrip("roundtrip_v2_stats", &m,
+		     "{\"id\":1,\"op\":\"stats\",\"container\":\"c1\"}");
+	m = REQ(PROTO_OP_UPDATE, .req.update = {"c1", "{}"});
+	v2_roundtrip("roundtrip_v2_update", &m,
+		     "{\"id\":1,\"op\":\"update\",\"container\":\"c1\","
+		     "\"resources\":\"{}\"}");
+	m = REQ(PROTO_OP_PAUSE, .req.target = {"c1", NULL});
+	v2_roundtrip("roundtrip_v2_pause", &m,
+		     "{\"id\":1,\"op\":\"pause\",\"container\":\"c1\"}");
+	m = REQ(PROTO_OP_RESUME, .req.target = {"c1", NULL});
+	v2_roundtrip("roundtrip_v2_resume", &m,
+		     "{\"id\":1,\"op\":\"resume\",\"container\":\"c1\"}");
+	m = REQ(PROTO_OP_DELETE, .req.del = {"c1", true});
+	v2_roundtrip("roundtrip_v2_delete", &m,
+		     "{\"id\":1,\"op\":\"delete\",\"container\":\"c1\","
+		     "\"force\":true}");
+	m = REQ(PROTO_OP_STATE, .req.target = {"c1", "e"});
+	v2_roundtrip("roundtrip_v2_state", &m,
+		     "{\"id\":1,\"op\":\"state\",\"container\":\"c1\","
+		     "\"exec\":\"e\"}");
+	m = REQ(PROTO_OP_ATTACH,
+		.req.attach = {{"c1", NULL}, PROTO_STREAM_PTY});
+	v2_roundtrip("roundtrip_v2_attach", &m,
+		     "{\"id\":1,\"op\":\"attach\",\"container\":\"c1\","
+		     "\"stream\":\"pty\"}");
+
+	m = REP(PROTO_OP_CREATE, .rep.pid = {PROTO_MAX_PID});
+	v2_roundtrip("roundtrip_v2_create_reply", &m,
+		     "{\"id\":2,\"ok\":true,\"pid\":4194304}");
+	m = REP(PROTO_OP_EXEC, .rep.pid = {1});
+	v2_roundtrip("roundtrip_v2_exec_reply", &m,
+		     "{\"id\":2,\"ok\":true,\"pid\":1}");
+	m = REP(PROTO_OP_WAIT, .rep.wait = {137});
+	v2_roundtrip("roundtrip_v2_wait_reply", &m,
+		     "{\"id\":2,\"ok\":true,\"status\":137}");
+	m = REP(PROTO_OP_STATS,
+		.rep.stats = {123456789, 4096, 0, 3, INT64_MAX});
+	v2_roundtrip("roundtrip_v2_stats_reply", &m,
+		     "{\"id\":2,\"ok\":true,\"cpu_usage_ns\":123456789,"
+		     "\"memory_usage\":4096,\"memory_limit\":0,"
+		     "\"pids_current\":3,\"pids_limit\":9223372036854775807}");
+	m = REP(PROTO_OP_STATE, .rep.state = {42, PROTO_STATUS_PAUSED, 0});
+	v2_roundtrip("roundtrip_v2_state_reply", &m,
+		     "{\"id\":2,\"ok\":true,\"pid\":42,\"status\":\"paused\","
+		     "\"exit_status\":0}");
+	m = REP(PROTO_OP_STATE, .rep.state = {0, PROTO_STATUS_STOPPED, 255});
+	v2_roundtrip("roundtrip_v2_state_reply_stopped", &m,
+		     "{\"id\":2,\"ok\":true,\"pid\":0,\"status\":\"stopped\","
+		     "\"exit_status\":255}");
+	m = REP(PROTO_OP_ATTACH);
+	v2_roundtrip("roundtrip_v2_attach_reply", &m, "{\"id\":2,\"ok\":true}");
+}
+
+#define RQ(op, rest) "{\"id\":3,\"op\":\"" op "\"" rest "}"
+
+TEST(request_v2_malformed)
+{
+	_cleanup_free_ char *long_id = husk_calloc(1, 1200);
+	_cleanup_free_ char *max_id = husk_calloc(1, 1200);
+	char want_long[128];
+
+#define PFX "{\"id\":3,\"op\":\"start\",\"container\":\""
+	strcpy(long_id, PFX);
+	memset(long_id + strlen(long_id), 'a', PROTO_MAX_NAME + 1);
+	strcat(long_id, "\"}");
+	snprintf(want_long, sizeof(want_long),
+		 "container: invalid id \"%.68s...\"", long_id + strlen(PFX));
+	strcpy(max_id, PFX);
+	memset(max_id + strlen(max_id), 'a', PROTO_MAX_NAME);
+	strcat(max_id, "\"}");
+	{
+		struct husk_err *err = NULL;
+		struct proto_msg m;
+		CHECK(proto_parse_request(max_id, strlen(max_id), &m, &err) == 0);
+		CHECK(strlen(m.req.target.container) == PROTO_MAX_NAME);
+		proto_msg_free(&m);
+	}
+	const struct bad t[] = {
+		{RQ("start", ""), "container: missing", 1},
+		{RQ("start", ",\"container\":1"), "container: must be a string",
+		 1},
+		{RQ("start", ",\"container\":\"\""), "container: invalid id \"\"",
+		 1},
+		{RQ("start", ",\"container\":\".\""),
+		 "container: invalid id \".\"", 1},
+		{RQ("start", ",\"container\":\"..\""),
+		 "container: invalid id \"..\"", 1},
+		{RQ("start", ",\"container\":\"a/b\""),
+		 "container: invalid id \"a/b\"", 1},
+		{RQ("start", ",\"container\":\"a b\""),
+		 "container: invalid id \"a b\"", 1},
+		{RQ("start", ",\"container\":\"\\u00e9\""),
+		 "container: invalid id \"??\"", 1},
+		{long_id, want_long, 1},
+		{RQ("start", ",\"container\":\"a\",\"container\":\"b\""),
+		 "container: duplicate key", 1},
+		{RQ("create", ",\"container\":\"c\",\"config\":\"{}\""),
+		 "rootfs: missing", 1},
+		{RQ("create", ",\"container\":\"c\",\"rootfs\":\"r\","
+			      "\"config\":\"{}\""),
+		 "rootfs: must be an absolute path", 1},
+		{RQ("create", ",\"container\":\"c\",\"rootfs\":\"/r\""),
+		 "config: missing", 1},
+		{RQ("create", ",\"container\":\"c\",\"rootfs\":\"/r\","
+			      "\"config\":{}"),
+		 "config: must be a string", 1},
+		{RQ("create", ",\"container\":\"c\",\"rootfs\":\"/r\","
+			      "\"config\":\"{}\",\"stdin\":1"),
+		 "stdin: must be true or false", 1},
+		{RQ("create", ",\"container\":\"c\",\"rootfs\":\"/r\","
+			      "\"config\":\"{}\",\"stderr\":\"true\""),
+		 "stderr: must be true or false", 1},
+		{RQ("exec", ",\"container\":\"c\",\"process\":\"{}\""),
+		 "exec: missing", 1},
+		{RQ("exec", ",\"container\":\"c\",\"exec\":\"../x\","
+			    "\"process\":\"{}\""),
+		 "exec: invalid id \"../x\"", 1},
+		{RQ("exec", ",\"container\":\"c\",\"exec\":\"e\""),
+		 "process: missing", 1},
+		{RQ("exec", ",\"container\":\"c\",\"exec\":\"e\","
+			    "\"process\":[]"),
+		 "process: must be a string", 1},
+		{RQ("signal", ",\"container\":\"c\""), "signal: missing", 1},
+		{RQ("signal", ",\"container\":\"c\",\"signal\":0"),
+		 "signal: must be in 1..64", 1},
+		{RQ("signal", ",\"container\":\"c\",\"signal\":65"),
+		 "signal: must be in 1..64", 1},
+		{RQ("signal", ",\"container\":\"c\",\"signal\":-9"),
+		 "signal: must be an integer", 1},
+		{RQ("signal", ",\"container\":\"c\",\"signal\":\"KILL\""),
+		 "signal: must be an integer", 1},
+		{RQ("signal", ",\"container\":\"c\",\"signal\":9,\"all\":1"),
+		 "all: must be true or false", 1},
+		{RQ("signal", ",\"container\":\"c\",\"exec\":\"e\","
+			      "\"signal\":9,\"all\":true"),
+		 "all: only for the container's init (no exec)", 1},
+		{RQ("signal", ",\"container\":\"c\",\"exec\":null,"
+			      "\"signal\":9"),
+		 "exec: must be a string", 1},
+		{RQ("wait", ",\"container\":\"c\",\"guard\":\"yes\""),
+		 "guard: must be true or false", 1},
+		{RQ("resize", ",\"container\":\"c\",\"rows\":1"),
+		 "cols: missing", 1},
+		{RQ("resize", ",\"container\":\"c\",\"rows\":65536,\"cols\":1"),
+		 "rows: must be in 0..65535", 1},
+		{RQ("update", ",\"container\":\"c\""), "resources: missing", 1},
+		{RQ("update", ",\"container\":\"c\",\"resources\":{}"),
+		 "resources: must be a string", 1},
+		{RQ("delete", ",\"container\":\"c\",\"force\":0"),
+		 "force: must be true or false", 1},
+		{RQ("attach", ",\"container\":\"c\""), "stream: missing", 1},
+		{RQ("attach", ",\"container\":\"c\",\"stream\":\"tty\""),
+		 "stream: must be one of stdin, stdout, stderr, pty", 1},
+		{RQ("attach", ",\"container\":\"c\",\"stream\":1"),
+		 "stream: must be one of stdin, stdout, stderr, pty", 1},
+		{RQ("pause", ",\"container\":[]"), "container: must be a string",
+		 1},
+		{RQ("resume", ""), "container: missing", 1},
+		{RQ("stats", ",\"container\":\"a\\\\b\""),
+		 "container: invalid id \"a\\b\"", 1},
+		{RQ("state", ",\"container\":\"c\",\"exec\":\"\""),
+		 "exec: invalid id \"\"", 1},
+	};
+	run_bad("request_v2_malformed", t, ARRAY_SIZE(t), PROTO_OP_NONE);
+}
+
+struct bad_rep {
+	enum proto_op op;
+	const char *json;
+	const char *want;
+};
+
+TEST(reply_v2_malformed)
+{
+	const struct bad_rep t[] = {
+		{PROTO_OP_CREATE, "{\"id\":1,\"ok\":true}", "pid: missing"},
+		{PROTO_OP_CREATE, "{\"id\":1,\"ok\":true,\"pid\":0}",
+		 "pid: must be in 1..4194304"},
+		{PROTO_OP_EXEC, "{\"id\":1,\"ok\":true,\"pid\":4194305}",
+		 "pid: must be in 1..4194304"},
+		{PROTO_OP_EXEC, "{\"id\":1,\"ok\":true,\"pid\":\"1\"}",
+		 "pid: must be an integer"},
+		{PROTO_OP_WAIT, "{\"id\":1,\"ok\":true}", "status: missing"},
+		{PROTO_OP_WAIT, "{\"id\":1,\"ok\":true,\"status\":256}",
+		 "status: must be in 0..255"},
+		{PROTO_OP_WAIT, "{\"id\":1,\"ok\":true,\"status\":-1}",
+		 "status: must be an integer"},
+		{PROTO_OP_STATS,
+		 "{\"id\":1,\"ok\":true,\"cpu_usage_ns\":1,\"memory_usage\":1,"
+		 "\"memory_limit\":1,\"pids_current\":1}",
+		 "pids_limit: missing"},
+		{PROTO_OP_STATS,
+		 "{\"id\":1,\"ok\":true,\"cpu_usage_ns\":9223372036854775808,"
+		 "\"memory_usage\":1,\"memory_limit\":1,\"pids_current\":1,"
+		 "\"pids_limit\":1}",
+		 "cpu_usage_ns: must be in 0..9223372036854775807"},
+		{PROTO_OP_STATS,
+		 "{\"id\":1,\"ok\":true,\"cpu_usage_ns\":1.5,"
+		 "\"memory_usage\":1,\"memory_limit\":1,\"pids_current\":1,"
+		 "\"pids_limit\":1}",
+		 "cpu_usage_ns: must be an integer"},
+		{PROTO_OP_STATE, "{\"id\":1,\"ok\":true,\"status\":\"running\","
+				 "\"exit_status\":0}",
+		 "pid: missing"},
+		{PROTO_OP_STATE, "{\"id\":1,\"ok\":true,\"pid\":1,"
+				 "\"exit_status\":0}",
+		 "status: missing"},
+		{PROTO_OP_STATE, "{\"id\":1,\"ok\":true,\"pid\":1,"
+				 "\"status\":\"zombie\",\"exit_status\":0}",
+		 "status: must be one of created, running, paused, stopped"},
+		{PROTO_OP_STATE, "{\"id\":1,\"ok\":true,\"pid\":1,"
+				 "\"status\":7,\"exit_status\":0}",
+		 "status: must be one of created, running, paused, stopped"},
+		{PROTO_OP_STATE, "{\"id\":1,\"ok\":true,\"pid\":1,"
+				 "\"status\":\"stopped\",\"exit_status\":300}",
+		 "exit_status: must be in 0..255"},
+		{PROTO_OP_STATE, "{\"id\":1,\"ok\":true,\"pid\":4194305,"
+				 "\"status\":\"stopped\",\"exit_status\":0}",
+		 "pid: must be in 0..4194304"},
+		{PROTO_OP_ATTACH, "{\"id\":1,\"ok\":7}",
+		 "ok: must be true or false"},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
+		struct bad b = {t[i].json, t[i].want, -1};
+		char name[64];
+		snprintf(name, sizeof(name), "reply_v2_malformed_%s",
+			 proto_op_name(t[i].op));
+		run_bad(name, &b, 1, t[i].op);
+	}
+}
+
+TEST(exit_status_and_names)
+{
+	struct husk_err *err = NULL;
+
+	CHECK(proto_exit_status(3 << 8) == 3);	    /* exited 3 */
+	CHECK(proto_exit_status(9) == 137);	    /* killed by SIGKILL */
+	CHECK(proto_exit_status(15 | 0x80) == 143); /* SIGTERM, core */
+	CHECK(proto_check_name("exec", "a-Z_0+9.x", &err) == 0);
+	CHECK(proto_check_name("exec", "a\nb", &err) < 0);
+	CHECK_STR(err->msg, "exec: invalid id \"a?b\"");
+	husk_err_free(&err);
+	CHECK_STR(proto_stream_name(PROTO_STREAM_STDERR), "stderr");
+	CHECK_STR(proto_stream_name(PROTO_STREAM__COUNT), "?");
+	CHECK_STR(proto_status_name(PROTO_STATUS_CREATED), "created");
+	CHECK_STR(proto_status_name(0), "?");
+	CHECK_STR(proto_op_name(PROTO_OP_ATTACH), "attach");
+}
+
+/* A request whose fields are bad still carries its id, and its strings are
+ * freed (ASAN would tell). */
+TEST(request_v2_bad_keeps_id)
+{
+	const char *j = RQ("exec", ",\"container\":\"c\",\"exec\":\"e\","
+				   "\"process\":\"{}\",\"stdin\":2");
+	struct husk_err *err = NULL;
+	struct proto_msg m;
+
+	CHECK(proto_parse_request(j, strlen(j), &m, &err) < 0);
+	CHECK_STR(err->msg, "stdin: must be true or false");
+	CHECK(m.has_id && m.id == 3 && m.op == PROTO_OP_EXEC);
+	CHECK(m.req.exec.t.container == NULL && m.req.exec.process == NULL);
+	husk_err_free(&err);
+	proto_msg_free(&m);
+}
+
 int main(void)
 {
 	RUN(roundtrip_hello_request);
@@ -531,5 +882,10 @@ int main(void)
 	RUN(frames_short_reads);
 	RUN(frames_malformed);
 	RUN(call_checks_reply);
+	RUN(roundtrip_v2);
+	RUN(request_v2_malformed);
+	RUN(reply_v2_malformed);
+	RUN(exit_status_and_names);
+	RUN(request_v2_bad_keeps_id);
 	UNIT_EXIT();
 }
