@@ -1,15 +1,16 @@
-# husk-agent (static, the guest's /init), build/initramfs.cpio and the
-# protocol fuzzers. Included by the top-level Makefile.
+# husk-agent (the guest's /init), build/initramfs.cpio and the protocol
+# fuzzers. Included by the top-level Makefile.
+#
+# The agent runs containers with the same runtime/linux/ and oci/ code as
+# container mode. It links dynamically (Debian ships no libmnl.a);
+# mkinitramfs.sh copies its shared libraries and the dynamic loader.
 
-AGENT_LIBS := -l:libyajl_s.a -lpthread
-# Sanitizer runtimes cannot link statically; such a build is for host tests
-# only and never goes into an initramfs.
-ifeq ($(strip $(SAN)),)
-AGENT_STATIC := -static
-endif
+AGENT_RT_OBJS := $(call obj,$(OCI_SRCS) $(LINUX_SRCS))
+AGENT_LIBS := $(LIBS) -lpthread
 
-$(BUILD)/husk-agent: $(call obj,guest-agent/main.c) $(LIBAGENT)
-	$(CC) $(LDFLAGS) $(AGENT_STATIC) -o $@ $^ $(AGENT_LIBS)
+$(BUILD)/husk-agent: $(call obj,guest-agent/main.c) $(LIBAGENT) $(AGENT_RT_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $(call obj,guest-agent/main.c) $(LIBAGENT) \
+		$(AGENT_RT_OBJS) $(LIBAGENT) $(AGENT_LIBS)
 
 # The guest kernel's modules come from the installed linux-image-cloud-amd64
 # (newest one unless HUSK_KVER names it). `make` builds the initramfs only
@@ -23,7 +24,7 @@ initramfs: $(BUILD)/initramfs.cpio
 
 $(BUILD)/initramfs.cpio: $(BUILD)/husk-agent guest-agent/mkinitramfs.sh $(KMOD_DEPS)
 	@if [ -n "$(strip $(SAN))" ]; then \
-		echo "initramfs: needs the static husk-agent; build it without SAN" >&2; exit 1; fi
+		echo "initramfs: needs a husk-agent built without SAN" >&2; exit 1; fi
 	bash guest-agent/mkinitramfs.sh --agent $(BUILD)/husk-agent --out $@ \
 		--compress $(INITRAMFS_COMPRESS) $(if $(HUSK_KVER),--kver $(HUSK_KVER))
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -17,8 +18,13 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: husk-agent [--listen unix:PATH|vsock:PORT]\n"
+	fprintf(f, "usage: husk-agent --listen unix:PATH|vsock:PORT "
+		   "[--state DIR] [--rootfs-under DIR]\n"
 		   "  As PID 1 (the guest's /init) it needs no arguments.\n"
+		   "  --state: the containers' state (default " AGENT_STATE_DIR
+		   ")\n"
+		   "  --rootfs-under: refuse a create whose rootfs is "
+		   "elsewhere\n"
 		   "  Kernel command line: husk.poweroff=reset|acpi, "
 		   "husk.marker_only=0|1, husk.debug=0|1\n");
 }
@@ -56,6 +62,7 @@ static void agent_release(struct agent *a)
 	if (a->mods.dirfd >= 0)
 		close(a->mods.dirfd);
 	husk_strvfreep(&a->mods.late);
+	agent_reg_release(a);
 	free(a->unix_path);
 	free(a->listen_spec);
 }
@@ -96,6 +103,8 @@ int main(int argc, char **argv)
 {
 	static const struct option lopts[] = {
 		{"listen", required_argument, NULL, 'l'},
+		{"state", required_argument, NULL, 's'},
+		{"rootfs-under", required_argument, NULL, 'r'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -107,11 +116,15 @@ int main(int argc, char **argv)
 		.shutdown_fd = -1,
 		.opts = {.poweroff = AGENT_POWEROFF_RESET},
 	};
-	const char *listen_spec = NULL;
+	const char *listen_spec = NULL, *state = AGENT_STATE_DIR,
+		   *rootfs_under = NULL;
 	struct utsname u;
 	int c, rc;
 
-	a.pid1 = getpid() == 1;
+	/* PID 1 with --listen is a host agent started as the init of a fresh
+	 * pid namespace (the tests' `unshare --pid --fork`), not a guest. */
+	a.pid1 = getpid() == 1 &&
+		 !(argc > 1 && husk_str_has_prefix(argv[1], "--"));
 	agent_modules_init(&a);
 	/* The kernel may pass init arguments it did not understand; PID 1
 	 * ignores its argv. */
@@ -120,6 +133,12 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'l':
 			listen_spec = optarg;
+			break;
+		case 's':
+			state = optarg;
+			break;
+		case 'r':
+			rootfs_under = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -154,8 +173,27 @@ int main(int argc, char **argv)
 			return 1;
 	}
 
+	/* Host mode: the containers' inits and execs are reparented here
+	 * when the helpers that made them exit (a guest's PID 1 gets them
+	 * anyway). */
+	if (!a.pid1 && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) {
+		fprintf(stderr, "husk-agent: PR_SET_CHILD_SUBREAPER: %s\n",
+			strerror(errno));
+		return 1;
+	}
+	if (!a.pid1 && agent_reg_init(&a, state, rootfs_under, &err) < 0) {
+		fprintf(stderr, "husk-agent: %s\n", err->msg);
+		agent_release(&a);
+		return 1;
+	}
+
 	if (a.pid1) {
 		guest_boot(&a);
+		/* /run is the tmpfs guest_boot mounted. */
+		if (agent_reg_init(&a, state, NULL, &err) < 0) {
+			agent_say(&a, "%s", err->msg);
+			husk_err_free(&err);
+		}
 	} else {
 		a.console_fd = STDOUT_FILENO;
 		if (agent_listen(&a, listen_spec, &err) < 0) {

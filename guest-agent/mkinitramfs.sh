@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds husk's initramfs: the static husk-agent as /init, the guest kernel's
+# Builds husk's initramfs: husk-agent as /init (with its shared libraries and
+# the dynamic loader when it is dynamically linked), the guest kernel's
 # modules husk needs (with their dependencies, in load order, uncompressed)
 # and /lib/modules/husk.order listing them. Needs no root: the cpio (newc)
 # is written directly, owners 0:0, so /dev/console can be a device node.
@@ -37,12 +38,6 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$agent" ] && [ -n "$out" ] || die "need --agent BIN and --out FILE"
 [ -x "$agent" ] || die "$agent: not an executable (build husk-agent first)"
-if ! file -b "$agent" 2>/dev/null | grep -q 'statically linked'; then
-	# Without file(1) fall back to the ELF program headers.
-	if readelf -l "$agent" 2>/dev/null | grep -q 'INTERP'; then
-		die "$agent: dynamically linked; the initramfs has no libc"
-	fi
-fi
 
 if [ -z "$kver" ]; then
 	kver=$(cd /lib/modules 2>/dev/null && ls -d -- *-cloud-amd64 2>/dev/null |
@@ -117,6 +112,19 @@ done
 cp "$agent" "$stage/init"
 # Debug info is of no use inside the guest and costs boot time to unpack.
 strip --strip-all "$stage/init" 2>/dev/null || true
+# A dynamic agent brings what ldd lists (libraries and the loader) at the
+# same absolute paths; the guest has no ld.so.cache, and the loader's
+# built-in search path covers Debian's multiarch directories.
+if readelf -l "$agent" 2>/dev/null | grep -q 'INTERP'; then
+	libs=$(ldd "$agent" | grep -oE '/[^ ]+' | sort -u) ||
+		die "$agent: ldd failed"
+	[ -n "$libs" ] || die "$agent: ldd lists no libraries"
+	for l in $libs; do
+		mkdir -p "$stage$(dirname "$l")"
+		cp -L "$l" "$stage$l"
+		strip --strip-unneeded "$stage$l" 2>/dev/null || true
+	done
+fi
 
 mkdir -p "$(dirname "$out")"
 tmp=$out.tmp.$$
@@ -156,7 +164,10 @@ with open(out, "wb") as f:
             p = os.path.normpath(os.path.join(rel, fn))
             with open(os.path.join(root, fn), "rb") as src:
                 data = src.read()
-            entry(f, p, 0o100755 if p == "init" else 0o100644, data)
+            # The loader and libraries are mapped executable (the
+            # loader is exec'd by the kernel: it needs the x bit).
+            exe = p == "init" or ".so" in fn
+            entry(f, p, 0o100755 if exe else 0o100644, data)
     entry(f, "TRAILER!!!", 0, nlink=1)
 PY
 

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <linux/vm_sockets.h>
 #include <pthread.h>
 #include <signal.h>
@@ -105,8 +106,46 @@ struct conn {
 	int fd;
 };
 
-/* Returns 1 when the client asked for shutdown (after the reply went out). */
-static int handle(struct agent *a, const struct proto_msg *req,
+enum { CONN_GO_ON = 0, CONN_SHUTDOWN = 1, CONN_PARKED = 2, CONN_DROP = 3 };
+
+/* wait: block until the process ends, watching the connection. A guard
+ * connection that closes (or sends anything) first kills the process. */
+static int handle_wait(struct agent *a, int fd, const struct proto_msg *req,
+		       struct proto_msg *rep)
+{
+	const struct proto_wait_req *w = &req->req.wait;
+	_cleanup_err_ struct husk_err *err = NULL;
+	struct agent_exitbox *b = agent_proc_exitbox(a, &w->t, &err);
+
+	if (b == NULL) {
+		proto_reply_error(rep, req, err->msg);
+		return CONN_GO_ON;
+	}
+	for (;;) {
+		struct pollfd p[2] = {{b->efd, POLLIN, 0},
+				      {fd, POLLIN | POLLRDHUP, 0}};
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[0].revents & POLLIN) {
+			rep->rep.wait.status = atomic_load(&b->status);
+			agent_exitbox_put(b);
+			return CONN_GO_ON;
+		}
+		if (p[1].revents)
+			break;
+	}
+	if (w->guard)
+		agent_proc_kill(a, &w->t);
+	agent_exitbox_put(b);
+	return CONN_DROP;
+}
+
+/* Returns one of CONN_*: shutdown after the reply went out, the
+ * connection parked as a stream, or dropped. */
+static int handle(struct agent *a, int fd, const struct proto_msg *req,
 		  struct proto_msg *rep)
 {
 	struct proto_hello_reply *h = &rep->rep.hello;
@@ -140,10 +179,16 @@ static int handle(struct agent *a, const struct proto_msg *req,
 	case PROTO_OP_PING:
 		return 0;
 	case PROTO_OP_SHUTDOWN:
-		return 1;
+		return CONN_SHUTDOWN;
+	case PROTO_OP_WAIT:
+		return handle_wait(a, fd, req, rep);
+	case PROTO_OP_ATTACH:
+		/* Parked below, once the ok reply is out: after it the
+		 * connection carries only the process's bytes. */
+		return CONN_PARKED;
 	default:
-		proto_reply_error(rep, req, "op: not served by this agent");
-		return 0;
+		agent_handle_ctr(a, req, rep);
+		return CONN_GO_ON;
 	}
 }
 
@@ -168,14 +213,29 @@ static void conn_serve(struct conn *c)
 		if (r == PROTO_RECV_BADMSG)
 			proto_reply_error(&rep, &req, err->msg);
 		else
-			quit = handle(a, &req, &rep);
+			quit = handle(a, c->fd, &req, &rep);
 		husk_err_free(&err);
+		if (quit == CONN_DROP) {
+			proto_msg_free(&rep);
+			proto_msg_free(&req);
+			return;
+		}
 		r = proto_send(c->fd, &rep, &err);
 		proto_msg_free(&rep);
-		proto_msg_free(&req);
-		if (r < 0)
+		if (r == 0 && quit == CONN_PARKED &&
+		    agent_stream_park(a, &req.req.attach, c->fd, &err) == 0) {
+			c->fd = -1; /* the registry has it now */
+			proto_msg_free(&req);
 			return;
-		if (quit) {
+		}
+		proto_msg_free(&req);
+		if (r < 0 || quit == CONN_PARKED) {
+			if (err && (a->opts.debug || !a->pid1))
+				agent_say(a, "connection dropped: %s",
+					  err->msg);
+			return;
+		}
+		if (quit == CONN_SHUTDOWN) {
 			uint64_t one = 1;
 			if (write(a->shutdown_fd, &one, sizeof(one)) < 0)
 				agent_say(a, "shutdown: eventfd: %s",
@@ -190,7 +250,8 @@ static void *conn_thread(void *arg)
 	struct conn *c = arg;
 
 	conn_serve(c);
-	close(c->fd);
+	if (c->fd >= 0)
+		close(c->fd);
 	atomic_fetch_sub(&c->a->nconns, 1);
 	free(c);
 	return NULL;
@@ -229,12 +290,15 @@ static void conn_start(struct agent *a, int fd)
 
 /* ---- the main loop ------------------------------------------------------ */
 
-static void reap(void)
+/* Every child: the containers' processes (inits and execs are reparented
+ * to the agent when their helpers exit), the helpers, orphans. */
+static void reap(struct agent *a)
 {
+	pid_t pid;
 	int st;
 
-	while (waitpid(-1, &st, WNOHANG) > 0)
-		;
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
+		agent_reg_exited(a, pid, st);
 }
 
 static int epoll_add(int ep, int fd, struct husk_err **err)
@@ -280,7 +344,7 @@ int agent_serve(struct agent *a, struct husk_err **err)
 	    epoll_add(ep, a->shutdown_fd, err) < 0 ||
 	    (a->listen_fd >= 0 && epoll_add(ep, a->listen_fd, err) < 0))
 		return -1;
-	reap(); /* children that ended before the signalfd existed */
+	reap(a); /* children that ended before the signalfd existed */
 
 	for (;;) {
 		struct epoll_event evs[8];
@@ -300,7 +364,7 @@ int agent_serve(struct agent *a, struct husk_err **err)
 				if (r != sizeof(si))
 					continue;
 				if (si.ssi_signo == SIGCHLD)
-					reap();
+					reap(a);
 				else if (!a->pid1)
 					return 0;
 				continue;
