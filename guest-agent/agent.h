@@ -179,6 +179,10 @@ void agent_exitbox_put(struct agent_exitbox *b);
 /* SIGKILL a process (a guard connection closed early). */
 void agent_proc_kill(struct agent *a, const struct proto_target *t);
 
+/* In a child that will become (or make) a container process: the signal
+ * mask and the ignored SIGPIPE of the agent survive execve; undo them. */
+void agent_child_signals_reset(void);
+
 /* exec.c: start an exec'd process in a created container. stdio fds are
  * the streams (-1: /dev/null); with a terminal, *pty_master gets the pty
  * master. Returns the pid (in the agent's namespace). */

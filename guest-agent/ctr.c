@@ -480,6 +480,7 @@ __attribute__((noreturn)) static void create_helper(struct agent_ctr *c,
 	struct create_msg m;
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
+	agent_child_signals_reset();
 	/* linux_container_create gives the init the caller's fds 0-2. */
 	for (int i = 0; i < 3; i++)
 		dup2(stdio[i] >= 0 ? stdio[i] : null, i);

@@ -15,6 +15,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -126,6 +127,15 @@ int agent_recv_fd(int sock, int *fd, struct husk_err **err)
 
 /* ---- in the helper and the process -------------------------------------- */
 
+void agent_child_signals_reset(void)
+{
+	sigset_t none;
+
+	signal(SIGPIPE, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 /* The order nsenter(1) uses: user first (it grants the rights for the
  * rest), mount last but one... pid only affects children. */
 static const struct {
@@ -232,6 +242,7 @@ __attribute__((noreturn)) static void helper_main(struct agent_ctr *c,
 	pid_t pid;
 	ssize_t n;
 
+	agent_child_signals_reset();
 	if (!linux_container_alive(&c->lc)) {
 		husk_err_set(&err, ESRCH, "container \"%s\": not running",
 			     c->id);
