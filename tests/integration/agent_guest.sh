@@ -15,11 +15,17 @@ mkdir -p "$T/x"
 (cd "$T/x" && cpio -i -d --quiet <"$img") 2>"$T/cpio.err"
 cpio -t -v --quiet <"$img" >"$T/list" 2>/dev/null
 [ -x "$T/x/init" ] && pass agent_guest_init || fail agent_guest_init "no executable /init"
-if readelf -l "$T/x/init" 2>/dev/null | grep -q INTERP; then
-	fail agent_guest_init_static "/init is dynamically linked"
-else
-	pass agent_guest_init_static
-fi
+# /init is dynamic (it links runtime/linux, libmnl has no static archive):
+# its loader and every library it needs must be in the image.
+interp=$(readelf -l "$T/x/init" 2>/dev/null | grep -oE '/[^]]*ld-linux[^]]*' || true)
+missing=""
+for l in $interp $(readelf -d "$T/x/init" 2>/dev/null | grep -oE 'NEEDED.*\[[^]]+\]' | grep -oE '[^[]+\]$' | tr -d ']'); do
+	case "$l" in
+	/*) [ -e "$T/x$l" ] || missing="$missing $l" ;;
+	*) ls "$T/x"/lib/*/"$l" >/dev/null 2>&1 || missing="$missing $l" ;;
+	esac
+done
+[ -z "$missing" ] && pass agent_guest_init_libs || fail agent_guest_init_libs "missing:$missing"
 expect_match agent_guest_console "$(grep ' dev/console$' "$T/list")" '^crw-------.* 5, +1 .* dev/console$'
 order=$T/x/lib/modules/husk.order
 kver=$(sed -n 's/^# kernel //p' "$order" 2>/dev/null)

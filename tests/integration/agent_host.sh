@@ -64,7 +64,7 @@ res("agent_host_hello_boot_ms", isinstance(r.get("boot_ms"), int) and r["boot_ms
 # A host newer than the agent gets the agent's version back.
 send(s, {"id": 2, "op": "hello", "version": 9})
 r = recv(s)
-res("agent_host_hello_newer_host", r == dict(r, id=2, ok=True, version=1), repr(r))
+res("agent_host_hello_newer_host", r == dict(r, id=2, ok=True, version=2), repr(r))
 
 send(s, {"id": 3, "op": "ping"})
 r = recv(s)
