@@ -11,7 +11,7 @@ trap 'rm -rf "$W"' EXIT
 
 mkdir -p "$W/bundle/rootfs/bin"
 cp "$(command -v busybox)" "$W/bundle/rootfs/bin/busybox"
-for a in $("$W/bundle/rootfs/bin/busybox" --list); do ln -sf busybox "$W/bundle/rootfs/bin/$a"; done
+for a in $("$W/bundle/rootfs/bin/busybox" --list); do [ -e "$W/bundle/rootfs/bin/$a" ] || ln -s busybox "$W/bundle/rootfs/bin/$a"; done
 mkdir -p "$W/bundle/rootfs/"{proc,sys,dev,tmp,etc}
 (cd "$W/bundle" && "$HUSK" spec)
 # Replace the default interactive shell with a script that reports what it sees.

@@ -195,13 +195,26 @@ static int set_caps(const struct oci_caps *caps, struct husk_err **err)
 	}
 	cap_free(c);
 	n = caps_list(caps ? &caps->ambient : &none, list, max);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		/* The kernel keeps ambient ⊆ permitted ∩ inheritable; runc's own
+		 * default spec lists ambient caps without inheritable ones and
+		 * runc goes on, so one outside that set is no raise to make. */
+		cap_flag_value_t in_p = CAP_CLEAR, in_i = CAP_CLEAR;
+		cap_t cur = cap_get_proc();
+		if (cur) {
+			cap_get_flag(cur, list[i], CAP_PERMITTED, &in_p);
+			cap_get_flag(cur, list[i], CAP_INHERITABLE, &in_i);
+			cap_free(cur);
+		}
+		if (in_p != CAP_SET || in_i != CAP_SET)
+			continue;
 		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, list[i], 0,
 			  0) < 0)
 			return husk_err_sys(err,
 					    "process.capabilities.ambient: "
 					    "raise %s",
 					    cap_to_name(list[i]));
+	}
 	return 0;
 }
 

@@ -74,7 +74,7 @@ fi
 make_rootfs "$S/rootfs"
 cfg "$S" 'c["process"]["terminal"] = False; c["process"]["args"] = ["sh", "-c", "echo spec-ok $(hostname)"]'
 out=$("$HUSK" --root "$ROOT" run --bundle "$S" specrun 2>&1); rc=$?
-expect spec_run "$rc:$out" "0:spec-ok runc"
+expect spec_run "$rc:$out" "0:spec-ok husk"
 # the rootless spec is parsed and validated: any refusal names a field the
 # backend does not apply yet, never a parse or validation error
 make_rootfs "$T/spec2/rootfs"
