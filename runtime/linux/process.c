@@ -196,9 +196,10 @@ static int set_caps(const struct oci_caps *caps, struct husk_err **err)
 	cap_free(c);
 	n = caps_list(caps ? &caps->ambient : &none, list, max);
 	for (size_t i = 0; i < n; i++) {
-		/* The kernel keeps ambient ⊆ permitted ∩ inheritable; runc's own
-		 * default spec lists ambient caps without inheritable ones and
-		 * runc goes on, so one outside that set is no raise to make. */
+		/* The kernel keeps ambient ⊆ permitted ∩ inheritable. runc's own
+		 * default spec lists ambient caps that are permitted but not
+		 * inheritable and runc goes on: such a cap is no raise to make.
+		 * One that is not even permitted is a config error (below). */
 		cap_flag_value_t in_p = CAP_CLEAR, in_i = CAP_CLEAR;
 		cap_t cur = cap_get_proc();
 		if (cur) {
@@ -206,7 +207,7 @@ static int set_caps(const struct oci_caps *caps, struct husk_err **err)
 			cap_get_flag(cur, list[i], CAP_INHERITABLE, &in_i);
 			cap_free(cur);
 		}
-		if (in_p != CAP_SET || in_i != CAP_SET)
+		if (in_p == CAP_SET && in_i != CAP_SET)
 			continue;
 		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, list[i], 0,
 			  0) < 0)

@@ -74,9 +74,9 @@ expect agent_guest_clean_boot "${bad:-none}" none
 
 # Debug mode with a bad option: the option is reported, the others apply,
 # the late modules load after the marker, and the agent stays up.
-(qemu 60 "husk.debug=1 husk.poweroff=bogus") >"$T/boot2.raw" &
+(qemu 150 "husk.debug=1 husk.poweroff=bogus") >"$T/boot2.raw" &
 qpid=$! # timeout itself (exec'd), which passes the TERM on to QEMU
-for _ in $(seq 600); do
+for _ in $(seq 1400); do
 	grep -q '^husk-agent: late modules:' "$T/boot2.raw" && break
 	kill -0 "$qpid" 2>/dev/null || break
 	sleep 0.1
