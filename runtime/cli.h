@@ -86,6 +86,9 @@ struct create_args {
 	bool no_pivot;
 	bool no_new_keyring;
 	long long preserve_fds;
+	/* console_socket is `run`'s own, for relaying the pty: runc's
+	 * rules on --console-socket (checkTerminal) do not apply. */
+	bool console_internal;
 };
 
 /* The flags `create` and `run` share. */
@@ -120,6 +123,26 @@ int husk_destroy(struct husk_ctx *ctx, struct oci_state_dir *d,
 /* The backend's view of a recorded container (borrowing st's strings). */
 void husk_state_to_container(const struct oci_state *st,
 			     struct linux_container *c);
+
+/* ---- terminals (console.c) ---------------------------------------------- */
+
+/* runc's checkTerminal for a detached process (create, run -d, exec -d);
+ * internal: the socket is husk's own (see husk_console_listen). */
+int husk_check_terminal(bool terminal, const char *console_socket,
+			bool internal, struct husk_err **err);
+
+/* A console socket of husk's own, in a fresh 0700 directory under /tmp,
+ * for relaying a pty to the caller's terminal. */
+struct husk_console {
+	int fd; /* listening, non-blocking */
+	char *dir, *path;
+};
+int husk_console_listen(struct husk_console *hc, struct husk_err **err);
+/* The master sent over a connection already made (*master -1 if nobody
+ * connected: the process has no terminal). */
+int husk_console_recv(struct husk_console *hc, int *master,
+		      struct husk_err **err);
+void husk_console_close(struct husk_console *hc);
 
 /* ---- CVE-2019-5736 ------------------------------------------------------ */
 

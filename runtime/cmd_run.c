@@ -9,6 +9,7 @@
 
 #include "common/util.h"
 #include "runtime/cli.h"
+#include "runtime/linux/terminal.h"
 
 /* Everything a supervisor may send, forwarded to the init as runc does;
  * not the faults that concern husk itself, nor SIGCHLD (ours) or
@@ -90,7 +91,8 @@ static int run_main(struct husk_ctx *ctx, int argc, char **argv,
 	struct oci_state_dir d = OCI_STATE_DIR_INIT;
 	struct linux_container c = {0};
 	struct oci_state *st = NULL;
-	_cleanup_close_ int sfd = -1;
+	struct husk_console hc = {.fd = -1};
+	_cleanup_close_ int sfd = -1, master = -1;
 	sigset_t set, old;
 	int npos, r, code;
 
@@ -102,8 +104,26 @@ static int run_main(struct husk_ctx *ctx, int argc, char **argv,
 	}
 	if (cli_nargs("run", npos, 1, 1, err) < 0)
 		return -1;
-	if (husk_create(ctx, argv[0], &a, &d, &st, &c, err) < 0)
+	if (!detach && a.console_socket)
+		return husk_err_set(err, EINVAL,
+				    "cannot use console socket if husk will "
+				    "not detach or allocate tty");
+	/* Attached: a process.terminal's master comes to husk, which relays
+	 * it to the caller's stdio. */
+	if (!detach) {
+		if (husk_console_listen(&hc, err) < 0)
+			return -1;
+		a.console_socket = hc.path;
+		a.console_internal = true;
+	}
+	if (husk_create(ctx, argv[0], &a, &d, &st, &c, err) < 0) {
+		husk_console_close(&hc);
 		return -1;
+	}
+	if (!detach) {
+		husk_console_recv(&hc, &master, err);
+		husk_console_close(&hc);
+	}
 	if (!detach) {
 		/* Blocked only now: the init was cloned with husk's normal
 		 * mask, and a blocked mask would survive its execve. */
@@ -126,6 +146,16 @@ static int run_main(struct husk_ctx *ctx, int argc, char **argv,
 	if (detach) {
 		r = 0;
 		goto out;
+	}
+	/* Until the process exits; then wait_init reaps it. */
+	if (master >= 0) {
+		_cleanup_err_ struct husk_err *e2 = NULL;
+		if (linux_terminal_relay(master, 0, 1, c.pid, &e2) < 0) {
+			husk_log(&ctx->log, HUSK_LOG_WARN, "run: relay: %s",
+				 e2->msg);
+			husk_err_free(&e2);
+			linux_container_signal(&c, SIGKILL, false, &e2);
+		}
 	}
 	code = wait_init(ctx, &c, sfd, err);
 	if (code < 0) {

@@ -151,6 +151,9 @@ int husk_create(struct husk_ctx *ctx, const char *id,
 		return -1;
 	if (linux_check_supported(spec, err) < 0)
 		return -1;
+	if (husk_check_terminal(spec->process->terminal, a->console_socket,
+				a->console_internal, err) < 0)
+		return -1;
 	if (build_state(ctx, id, bundle, spec, sandbox, &st, err) < 0)
 		return -1;
 	errno = 0;

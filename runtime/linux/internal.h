@@ -43,6 +43,19 @@ int cgroup_create(const struct cg_layout *l, const char *path,
 /* Apply linux.resources.devices (v1 files or the v2 eBPF program). */
 int cgroup_apply_devices(const struct cg_layout *l, const char *path,
 			 const struct oci_resources *r, struct husk_err **err);
+/* Apply the rest of linux.resources (resources.c): v1 files, or v2 ones
+ * with runc's conversions; on hybrid hosts each controller where it is. */
+int cgroup_apply_resources(const struct cg_layout *l, const char *path,
+			   const struct oci_resources *r,
+			   struct husk_err **err);
+uint64_t cgroup_shares_to_weight(uint64_t shares);
+uint64_t cgroup_blkio_to_io_weight(uint64_t weight);
+/* Freeze or thaw (v1 freezer, v2 cgroup.freeze), waiting until done. */
+int cgroup_freeze(const struct cg_layout *l, const char *path, bool freeze,
+		  struct husk_err **err);
+/* The pids in the container's cgroup (*pids allocated). */
+int cgroup_pids(const struct cg_layout *l, const char *path, pid_t **pids,
+		size_t *n, struct husk_err **err);
 /* Write pid into cgroup.procs on every hierarchy. */
 int cgroup_enter(const struct cg_layout *l, const char *path, pid_t pid,
 		 struct husk_err **err);
@@ -115,7 +128,16 @@ struct init_ctx {
 	bool ns_new[OCI_NS_COUNT];
 	int sock;              /* child end of the sync socket */
 	int fifo_r, fifo_w;    /* exec.fifo, see container.c */
+	int console_sock;      /* connected --console-socket, or -1 */
 };
+
+/* console.c: in the process about to exec, after pivot_root or setns into
+ * the mount namespace: a pty from the container's /dev/ptmx sized by
+ * process.consoleSize, the slave bound on /dev/console when bind, the
+ * master sent over sock as runc sends it, the slave made the controlling
+ * terminal and fds 0-2. */
+int console_setup(int sock, const struct oci_process *p, bool bind,
+		  struct husk_err **err);
 
 /* mounts.c: the spec's mounts, in order, under rootfd (before pivot_root). */
 int mounts_apply(struct init_ctx *c, int rootfd, struct husk_err **err);

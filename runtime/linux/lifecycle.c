@@ -27,6 +27,7 @@
 #include "common/util.h"
 #include "runtime/linux/internal.h"
 #include "runtime/linux/linux.h"
+#include "runtime/linux/terminal.h"
 
 #define FIFO_NAME "exec.fifo"
 
@@ -75,6 +76,8 @@ static int close_inherited(struct init_ctx *c, struct husk_err **err)
 	keep[n++] = c->sock;
 	keep[n++] = c->fifo_r;
 	keep[n++] = c->fifo_w;
+	if (c->console_sock >= 0)
+		keep[n++] = c->console_sock;
 	for (int t = 0; t < OCI_NS_COUNT; t++)
 		if (c->ns_fds[t] >= 0)
 			keep[n++] = c->ns_fds[t];
@@ -145,6 +148,13 @@ static int init_setup(struct init_ctx *c, char **exec_path,
 		return -1;
 	if (rootfs_set_names(spec, err) < 0)
 		return -1;
+	if (spec->process->terminal && c->console_sock >= 0) {
+		if (console_setup(c->console_sock, spec->process,
+				  c->ns_new[OCI_NS_MOUNT], err) < 0)
+			return -1;
+		close(c->console_sock);
+		c->console_sock = -1;
+	}
 	/* A session keyring of its own (runc's default): keys of the host
 	 * session are not the container's. */
 	if (!c->o->no_new_keyring &&
@@ -310,7 +320,7 @@ int linux_container_create(const struct linux_create_opts *o,
 	memset(out, 0, sizeof(*out));
 	c.o = o;
 	c.spec = o->spec;
-	c.sock = c.fifo_r = c.fifo_w = -1;
+	c.sock = c.fifo_r = c.fifo_w = c.console_sock = -1;
 	for (int t = 0; t < OCI_NS_COUNT; t++)
 		c.ns_fds[t] = -1;
 	if (o->systemd_cgroup) {
@@ -335,8 +345,24 @@ int linux_container_create(const struct linux_create_opts *o,
 	    cgroup_apply_devices(&cg, cg_path,
 				 o->spec->linux_ ? o->spec->linux_->resources
 						 : NULL,
-				 err) < 0)
+				 err) < 0 ||
+	    cgroup_apply_resources(&cg, cg_path,
+				   o->spec->linux_ ? o->spec->linux_->resources
+						   : NULL,
+				   err) < 0)
 		goto out;
+	/* The socket's path is a host path: connected here, before the
+	 * init enters the container's mount namespace. */
+	if (o->spec->process->terminal) {
+		if (o->console_socket == NULL) {
+			husk_err_set(err, EINVAL,
+				     "process.terminal: needs a console socket");
+			goto out;
+		}
+		if (linux_terminal_connect(o->console_socket, &c.console_sock,
+					   err) < 0)
+			goto out;
+	}
 	fifo = husk_asprintf("%s/%s", o->state_dir, FIFO_NAME);
 	if (make_fifo(o->state_dir, &c.fifo_r, &c.fifo_w, err) < 0) {
 		fifo_made = errno != EEXIST;
@@ -401,6 +427,8 @@ out:
 		close(c.fifo_r);
 	if (c.fifo_w >= 0)
 		close(c.fifo_w);
+	if (c.console_sock >= 0)
+		close(c.console_sock);
 	for (int t = 0; t < OCI_NS_COUNT; t++)
 		if (c.ns_fds[t] >= 0)
 			close(c.ns_fds[t]);

@@ -360,9 +360,8 @@ refused() {
 	expect_clean "refuse_${name}_clean" "$ID" "$B"
 }
 refused seccomp 'c["linux"]["seccomp"]={"defaultAction":"SCMP_ACT_ALLOW"}' "linux.seccomp: not supported yet"
-refused memory 'c["linux"]["resources"]["memory"]={"limit":1048576}' "linux.resources.memory.limit: not supported yet"
+refused memory 'c["linux"]["resources"]["memory"]={"kernel":1048576}' "linux.resources.memory.kernel: kernel memory limits are not supported"
 refused userns 'c["linux"]["namespaces"].append({"type":"user"}); c["linux"]["uidMappings"]=c["linux"]["gidMappings"]=[{"containerID":0,"hostID":100000,"size":65536}]' "linux.namespaces[6] (user): not supported yet"
-refused terminal 'c["process"]["terminal"]=True' "process.terminal: not supported yet"
 refused hooks 'c["hooks"]={"prestart":[{"path":"/bin/true"}]}' "hooks.prestart: not supported yet"
 refused tmpcopyup 'c["mounts"][1]["options"].append("tmpcopyup")' "mounts[1].options[4]: tmpcopyup: not supported yet"
 
