@@ -39,9 +39,12 @@ fi
 	rm -rf "$T"
 )
 
+cc -O2 -o "$W/measure" bench/measure.c
+
 python3 - "$W" "$ROUNDS" "$HUSK" <<'PY'
-import os, sys, time, statistics
+import os, sys, subprocess, statistics
 w, rounds, husk = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+measure = os.path.join(w, "measure")
 bundle = os.path.join(w, "bundle")
 peers = [("husk", husk), ("crun", "crun"), ("runc", "runc"), ("crun#2", "crun")]
 times = {n: [] for n, _ in peers}
@@ -50,16 +53,13 @@ devnull = os.open(os.devnull, os.O_RDWR)
 def one(name, binary, i):
     root = os.path.join(w, "root-" + name.replace("#", ""))
     argv = [binary, "--root", root, "run", "--bundle", bundle, "b%s%d" % (name.replace("#", ""), i)]
-    t0 = time.perf_counter()
-    pid = os.posix_spawnp(argv[0], argv, os.environ,
-                          file_actions=[(os.POSIX_SPAWN_DUP2, devnull, 0),
-                                        (os.POSIX_SPAWN_DUP2, devnull, 1)])
-    _, status, ru = os.wait4(pid, 0)
-    t1 = time.perf_counter()
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit("bench: %s run failed (status %d): %s" % (name, status, " ".join(argv)))
-    times[name].append((t1 - t0) * 1000)
-    rss[name] = max(rss[name], ru.ru_maxrss)
+    r = subprocess.run([measure] + argv, stdin=devnull, stdout=devnull,
+                       stderr=subprocess.PIPE, text=True)
+    code, us, kib = (int(x) for x in r.stderr.split()[-3:])
+    if code != 0:
+        sys.exit("bench: %s run failed (status %d): %s" % (name, code, " ".join(argv)))
+    times[name].append(us / 1000)
+    rss[name] = max(rss[name], kib)
 for n, b in peers:  # warm-up, not counted
     one(n, b, -1); times[n].clear()
 for i in range(rounds):
