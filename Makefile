@@ -99,11 +99,19 @@ deps:
 
 check: deps
 	$(MAKE) all
+	$(MAKE) test-transport
 	@BUILD=$(BUILD) bash tests/run
 
 demo: deps
 	$(MAKE) all
 	@BUILD=$(BUILD) bash contrib/demo.sh
+
+# The test build of husk: vm mode reaches a husk-agent on the host through
+# $HUSK_TEST_AGENT_SOCKET (tests/integration/vm_plumbing.sh).
+.PHONY: test-transport
+test-transport:
+	$(MAKE) BUILD=build-tt CFLAGS="$(CFLAGS) -DHUSK_TEST_TRANSPORT" \
+		build-tt/husk
 
 asan:
 	$(MAKE) BUILD=build-asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" CFLAGS="-O1 -g" all
@@ -127,6 +135,6 @@ lint:
 		--inline-suppr --suppress=missingIncludeSystem -I. $(filter %.c,$(SRC_ALL))
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-tt
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

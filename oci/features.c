@@ -110,8 +110,9 @@ int oci_features_json(const char *version, char **out, struct husk_err **err)
 	jsonw_bool(&w, false);
 	jsonw_key(&w, "systemdUser");
 	jsonw_bool(&w, false);
+	/* Applied where the rdma controller is mounted, else refused. */
 	jsonw_key(&w, "rdma");
-	jsonw_bool(&w, false);
+	jsonw_bool(&w, true);
 	jsonw_end_object(&w);
 	enabled(&w, "seccomp", false);
 	enabled(&w, "apparmor", false);

@@ -100,6 +100,10 @@ enum oci_status oci_state_status(const struct oci_state *st, int dirfd)
 		return OCI_STATUS_STOPPED;
 	exists = husk_proc_stat(st->pid, &start, &pstate) == 0;
 	fifo = fstatat(dirfd, FIFO_FILE, &sb, AT_SYMLINK_NOFOLLOW) == 0;
+	/* vm sandbox: pid is the stand-in, and only the record knows whether
+	 * the agent's process was started (asking the agent could block). */
+	if (st->sandbox && strcmp(st->sandbox, "vm") == 0)
+		fifo = st->status == OCI_STATUS_CREATED;
 	return oci_status_derive(st->pid, st->start_time, exists, pstate, start,
 				 fifo);
 }

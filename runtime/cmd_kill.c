@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include "runtime/cli.h"
+#include "runtime/vm.h"
 
 static int kill_main(struct husk_ctx *ctx, int argc, char **argv,
 		     struct husk_err **err)
@@ -40,7 +41,9 @@ static int kill_main(struct husk_ctx *ctx, int argc, char **argv,
 			husk_log(&ctx->log, HUSK_LOG_DEBUG,
 				 "kill %s: signal %d%s", st->id, sig,
 				 all ? " to all" : "");
-			r = linux_container_signal(&c, sig, all, err);
+			r = husk_state_is_vm(st)
+				    ? husk_vm_signal(st, sig, all, err)
+				    : linux_container_signal(&c, sig, all, err);
 		}
 	}
 	oci_state_dir_close(&d);

@@ -14,6 +14,7 @@
 
 #include "common/util.h"
 #include "runtime/sandbox.h"
+#include "runtime/vm.h"
 
 static void spec_freep(struct oci_spec **s)
 {
@@ -121,10 +122,6 @@ int husk_create(struct husk_ctx *ctx, const char *id,
 	long long nlisten = 0;
 	struct stat sb;
 
-	if (strcmp(ctx->sandbox, "container") != 0)
-		return husk_err_set(err, ENOSYS,
-				    "sandbox \"%s\": not available yet",
-				    ctx->sandbox);
 	if (oci_state_id_check(id, err) < 0)
 		return -1;
 	if (a->preserve_fds < 0 || a->preserve_fds > 65536)
@@ -167,6 +164,12 @@ int husk_create(struct husk_ctx *ctx, const char *id,
 	if (oci_state_dir_create(ctx->root, st, d, err) < 0) {
 		oci_state_free(st);
 		return -1;
+	}
+	if (husk_state_is_vm(st)) {
+		if (husk_vm_create(ctx, a, spec, d, st, c, err) < 0)
+			goto fail;
+		*stp = st;
+		return 0;
 	}
 	o.spec = spec;
 	o.id = id;
@@ -229,7 +232,8 @@ int husk_start(struct husk_ctx *ctx, struct oci_state_dir *d,
 			err, EINVAL,
 			"cannot start a container that has stopped");
 	}
-	if (linux_container_start(d->path, err) < 0)
+	if ((husk_state_is_vm(st) ? husk_vm_start(st, err)
+				  : linux_container_start(d->path, err)) < 0)
 		return -1;
 	st->status = OCI_STATUS_RUNNING;
 	husk_log(&ctx->log, HUSK_LOG_DEBUG, "start %s: released pid %d", st->id,
@@ -243,6 +247,8 @@ int husk_destroy(struct husk_ctx *ctx, struct oci_state_dir *d,
 	struct linux_container c;
 	_cleanup_err_ struct husk_err *ignored = NULL;
 
+	if (husk_state_is_vm(st))
+		return husk_vm_destroy(ctx, d, st, err);
 	husk_state_to_container(st, &c);
 	/* The init first (through its pidfd, only if it is still the same
 	 * process), then whatever else is in the cgroup. */

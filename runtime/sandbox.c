@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "runtime/vm.h"
+
 int husk_sandbox_choose(const char *floor, const struct oci_spec *spec,
 			const char **choice, struct husk_err **err)
 {
@@ -45,13 +47,8 @@ int husk_sandbox_choose(const char *floor, const struct oci_spec *spec,
 		why = "annotation io.kubernetes.cri-o.TrustedSandbox";
 	}
 	/* Never run as a container what was asked to run in a VM. */
-	if (vm && why)
-		return husk_err_set(
-			err, ENOSYS,
-			"sandbox \"vm\": not available yet (asked by %s)", why);
-	if (vm)
-		return husk_err_set(err, ENOSYS,
-				    "sandbox \"vm\": not available yet");
-	*choice = "container";
+	if (vm && husk_vm_available(why, err) < 0)
+		return -1;
+	*choice = vm ? "vm" : "container";
 	return 0;
 }

@@ -59,4 +59,15 @@ int linux_container_destroy(const struct linux_container *c,
 
 void linux_container_clear(struct linux_container *c);
 
+/* runtime/linux/cgroup_ops.c: `update` (write r into the cgroup),
+ * `pause`/`resume` (return once frozen/thawed), `ps` (the host pids in
+ * the container's cgroup, *pids allocated). */
+int linux_container_update(const struct linux_container *c,
+			   const struct oci_resources *r,
+			   struct husk_err **err);
+int linux_container_freeze(const struct linux_container *c, bool freeze,
+			   struct husk_err **err);
+int linux_container_pids(const struct linux_container *c, pid_t **pids,
+			 size_t *n, struct husk_err **err);
+
 #endif

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# linux.resources on this host's cgroup layout: what the process inside
+# sees, what the host's cgroup files hold, `update`, `pause`/`resume`,
+# `ps`, and that nothing is left behind.
+source "$(dirname "$0")/../lib.sh"
+need_root cgroups
+[ -x "$HUSK" ] || { fail cgroups "no $HUSK: run make first"; exit 1; }
+
+N=0
+newid() { N=$((N + 1)); ID="cg$$-$N"; CGP="/husk-test-$$/$ID"; }
+bundle() { B=$T/$1; shift; make_bundle "$B" "$@"; }
+# with_res BUNDLE 'python dict': set linux.resources (devices kept) and a
+# unique cgroupsPath.
+with_res() {
+	cfg "$1" "c['linux']['resources'].update($2); c['linux']['cgroupsPath']='$CGP'"
+}
+run_in() {
+	local b=$1; shift
+	OUT=$(cd "$b" && timeout 30 "$HUSK" --root "$ROOT" run "$@" "$ID" 2>&1 </dev/null)
+	RC=$?
+}
+v1() { echo /sys/fs/cgroup/$1$CGP/$2; }
+cleanup_cg() {
+	local d
+	for d in /sys/fs/cgroup/*/husk-test-$$; do [ -d "$d" ] && rmdir "$d"; done
+}
+trap 'husk_test_cleanup; cleanup_cg' EXIT
+
+if [ ! -d /sys/fs/cgroup/memory ] || [ ! -d /sys/fs/cgroup/cpu ]; then
+	skip cgroups "the v1 memory and cpu controllers are not mounted"
+	exit 0
+fi
+
+# ---- limits at create, read back inside ---------------------------------
+newid
+bundle limits sh -c 'cd /sys/fs/cgroup; cat memory/memory.limit_in_bytes memory/memory.soft_limit_in_bytes memory/memory.swappiness cpu/cpu.shares cpu/cpu.cfs_quota_us cpu/cpu.cfs_period_us pids/pids.max cpuset/cpuset.cpus | tr "\n" " "; grep oom_kill_disable memory/memory.oom_control'
+with_res "$B" '{"memory":{"limit":67108864,"reservation":33554432,"swappiness":10,"disableOOMKiller":True},"cpu":{"shares":512,"quota":50000,"period":100000,"cpus":"0"},"pids":{"limit":42}}'
+run_in "$B"
+expect inside_limits "$OUT" "67108864 33554432 10 512 50000 100000 42 0 oom_kill_disable 1"
+expect_match inside_limits_rc "$RC" '^0$'
+if [ -e "$(dirname "$(v1 memory x)")" ]; then
+	fail limits_cgroup_removed "$(v1 memory '') left behind"
+else pass limits_cgroup_removed; fi
+
+# memsw = limit + swap (v1 semantics of the spec's swap)
+if [ -e /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes ]; then
+	newid
+	bundle swap cat /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes
+	with_res "$B" '{"memory":{"limit":67108864,"swap":134217728}}'
+	run_in "$B"
+	expect memsw_limit "$OUT" 134217728
+else
+	skip memsw_limit "no memory.memsw (swapaccount=0)"
+fi
+
+# cpu burst, realtime, idle where the kernel has the files
+newid
+bundle burst cat /sys/fs/cgroup/cpu/cpu.cfs_burst_us
+with_res "$B" '{"cpu":{"quota":20000,"period":100000,"burst":10000}}'
+if [ -e /sys/fs/cgroup/cpu/cpu.cfs_burst_us ]; then
+	run_in "$B"
+	expect cpu_burst "$OUT" 10000
+else skip cpu_burst "no cpu.cfs_burst_us"; fi
+
+# pids.limit refuses forks inside
+newid
+bundle forks sh -c 'sh -c "for i in 1 2 3 4 5 6 7 8; do sleep 10 & done" >/dev/shm/log 2>&1; grep -q "can.t fork" /dev/shm/log && echo refused; cat /sys/fs/cgroup/pids/pids.max'
+with_res "$B" '{"pids":{"limit":5}}'
+run_in "$B"
+expect pids_limit_refuses_forks "$OUT" "refused
+5"
+
+# hugepageLimits: v1 hugetlb if mounted, else the unified hierarchy's.
+newid
+bundle huge true
+with_res "$B" '{"hugepageLimits":[{"pageSize":"2MB","limit":4194304}]}'
+if [ -d /sys/fs/cgroup/hugetlb ] ||
+	grep -qw hugetlb /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null; then
+	bundle huge2 sh -c 'sleep 3'
+	with_res "$B" '{"hugepageLimits":[{"pageSize":"2MB","limit":4194304}]}'
+	(cd "$B" && "$HUSK" --root "$ROOT" run -d "$ID" >/dev/null 2>&1 </dev/null)
+	f=/sys/fs/cgroup/hugetlb$CGP/hugetlb.2MB.limit_in_bytes
+	[ -e "$f" ] || f=/sys/fs/cgroup/unified$CGP/hugetlb.2MB.max
+	expect hugetlb_limit "$(cat "$f" 2>&1)" 4194304
+	h delete --force "$ID" >/dev/null 2>&1
+else
+	run_in "$B"
+	expect hugetlb_refused "$OUT" "husk: linux.resources.hugepageLimits: the hugetlb cgroup controller is not available on this host"
+fi
+
+# Controllers this host lacks are refused by name, and leave nothing.
+refused() {
+	newid
+	bundle "r$1" true
+	with_res "$B" "$2"
+	run_in "$B"
+	expect "refuse_$1" "$OUT" "husk: $3"
+	if [ -n "$(ls -d /sys/fs/cgroup/*$CGP 2>/dev/null)" ] || [ -e "$ROOT/$ID" ]; then
+		fail "refuse_$1_clean" "left behind"
+	else pass "refuse_$1_clean"; fi
+}
+[ -d /sys/fs/cgroup/net_cls ] ||
+	refused classid '{"network":{"classID":1048577}}' "linux.resources.network.classID: no net_cls cgroup controller is mounted"
+[ -d /sys/fs/cgroup/rdma ] ||
+	refused rdma '{"rdma":{"mlx5_0":{"hcaHandles":3}}}' "linux.resources.rdma: the rdma cgroup controller is not available on this host"
+refused kerneltcp '{"memory":{"kernelTCP":1048576}}' "linux.resources.memory.kernelTCP: kernel TCP memory limits are not supported"
+refused unified_name '{"unified":{"../memory.max":"1"}}' 'config.json: linux.resources.unified["../memory.max"]: invalid cgroup file name'
+grep -qw memory /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null ||
+	refused unified_ctrl '{"unified":{"memory.max":"1000000"}}' 'linux.resources.unified["memory.max"]: the memory controller is not enabled in /sys/fs/cgroup/unified'
+refused swappiness '{"memory":{"swappiness":101}}' "config.json: linux.resources.memory.swappiness: must be in [0, 100]"
