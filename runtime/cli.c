@@ -69,6 +69,13 @@ static int set_opt(const struct cli_opt *o, const char *flag, const char *value,
 					    value, flag);
 		*(long long *)o->dest = n;
 		return 0;
+	case CLI_STRV: {
+		struct cli_strv *sv = o->dest;
+		sv->v = husk_reallocarray(sv->v, sv->n + 2, sizeof(char *));
+		sv->v[sv->n++] = value;
+		sv->v[sv->n] = NULL;
+		return 0;
+	}
 	}
 	return husk_err_set(err, EINVAL, "flag -%s: bad type", flag);
 }

@@ -25,13 +25,20 @@ struct husk_ctx {
 /* ---- flags ----------------------------------------------------------------
  */
 
-enum cli_opt_type { CLI_BOOL, CLI_STRING, CLI_INT };
+enum cli_opt_type { CLI_BOOL, CLI_STRING, CLI_INT, CLI_STRV };
+
+/* CLI_STRV's dest: a flag given several times (urfave's StringSlice);
+ * each value is appended, v is NULL-terminated; free(v) when done. */
+struct cli_strv {
+	const char **v;
+	size_t n;
+};
 
 struct cli_opt {
 	const char *name;  /* long name, without dashes */
 	const char *alias; /* one-letter alias or NULL */
 	enum cli_opt_type type;
-	void *dest; /* bool *, const char **, long long * */
+	void *dest; /* bool *, const char **, long long *, cli_strv * */
 };
 
 /* Parse argv (the words after the command's name). Flags take one or two
@@ -68,7 +75,7 @@ struct husk_cmd {
 };
 
 extern const struct husk_cmd cmd_create, cmd_start, cmd_run, cmd_state,
-	cmd_list, cmd_kill, cmd_delete, cmd_spec, cmd_features;
+	cmd_list, cmd_kill, cmd_delete, cmd_spec, cmd_features, cmd_exec;
 
 /* `husk help CMD` / `husk CMD --help`. */
 void husk_cmd_help(const char *name);

@@ -12,11 +12,6 @@
 static const struct husk_cmd cmd_ps = {
 	"ps", "ps displays the processes running inside a container",
 	"[command options] <container-id> [ps options]", NULL, cmd_unsupported};
-static const struct husk_cmd cmd_exec = {
-	"exec", "execute new process inside the container",
-	"[command options] <container-id> <command> [command options]  || -p "
-	"process.json <container-id>",
-	NULL, cmd_unsupported};
 static const struct husk_cmd cmd_pause = {
 	"pause", "pause suspends all processes inside the container",
 	"<container-id>", NULL, cmd_unsupported};

@@ -59,6 +59,25 @@ int linux_container_destroy(const struct linux_container *c,
 
 void linux_container_clear(struct linux_container *c);
 
+struct linux_exec_opts {
+	const struct oci_process *process; /* validated */
+	const struct oci_spec *spec;       /* the container's config */
+	const char *console_socket; /* with process->terminal; NULL: the
+				     * master comes back in *master */
+	int preserve_fds;
+};
+
+/* Start a process in a running container: every namespace of the init
+ * (pid included: it is the pid namespace's child), its cgroup on every
+ * hierarchy, then the process's own cwd, rlimits, user, capabilities,
+ * noNewPrivileges and terminal. Returns once the process has exec'd (or
+ * failed to, with the reason); it is a child of the caller, *pid as the
+ * host sees it. *master (if not NULL) is -1, or the pty master when
+ * process->terminal is set without a console socket. */
+int linux_container_exec(const struct linux_container *c,
+			 const struct linux_exec_opts *o, pid_t *pid,
+			 int *master, struct husk_err **err);
+
 /* runtime/linux/cgroup_ops.c: `update` (write r into the cgroup),
  * `pause`/`resume` (return once frozen/thawed), `ps` (the host pids in
  * the container's cgroup, *pids allocated). */
