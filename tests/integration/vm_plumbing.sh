@@ -7,7 +7,7 @@
 . "$(dirname "$0")/../lib.sh"
 need_root vm_plumbing
 
-TT=$TOP/build-tt/husk
+TT=${HUSK_TT:-$TOP/build-tt/husk}
 AGENT=$TOP/$BUILD/husk-agent
 if [ ! -x "$TT" ]; then
 	skip vm_plumbing "build-tt/husk not built (make test-transport)"
