@@ -14,6 +14,7 @@
 #include "common/util.h"
 #include "runtime/cli.h"
 #include "runtime/linux/terminal.h"
+#include "runtime/vm.h"
 
 struct exec_args {
 	const char *process, *console_socket, *cwd, *user, *pid_file;
@@ -290,6 +291,13 @@ static int exec_run(struct husk_ctx *ctx, struct exec_args *a, char **argv,
 
 	if (oci_state_dir_open(ctx->root, argv[0], false, &d, &st, err) < 0)
 		return -1;
+	/* The recorded pid is the stand-in's: joining its namespaces would
+	 * run the process on the host, not in the VM. */
+	if (husk_state_is_vm(st)) {
+		husk_err_set(err, ENOTSUP,
+			     "exec: not supported in the vm sandbox yet");
+		goto out;
+	}
 	if (check_status(st, oci_state_status(st, d.dirfd), a->ignore_paused,
 			 err) < 0 ||
 	    build_process(st, a, argv + 1, npos - 1, &e, err) < 0)

@@ -137,6 +137,10 @@ for _ in $(seq 100); do [ "$(agent state $tag-a)" = stopped ] && break; sleep 0.
 expect vm_kill9_kills_its_process "$(agent state $tag-a)" stopped
 expect vm_kill9_spares_others "$(agent state $tag-b)" running
 expect vm_kill9_state "$(st $tag-a) $(st $tag-b)" "stopped running"
+# exec would join the stand-in's (host) namespaces: refused until the
+# agent's exec is wired.
+out=$(v exec $tag-b true 2>&1); rc=$?
+expect vm_exec_refused "$rc:$out" "1:husk: exec: not supported in the vm sandbox yet"
 v kill --all $tag-b KILL
 for _ in $(seq 100); do [ "$(st $tag-b)" = stopped ] && break; sleep 0.05; done
 expect vm_kill_all "$(agent state $tag-b) $(st $tag-b)" "stopped stopped"
