@@ -115,7 +115,7 @@ static uint32_t arch_token(const char *name)
 	if (name == NULL || !husk_str_has_prefix(name, "SCMP_ARCH_"))
 		return 0;
 	name += strlen("SCMP_ARCH_");
-	for (; name[k] && k < sizeof(low) - 1; k++)
+	for (; k < sizeof(low) - 1 && name[k]; k++)
 		low[k] = (char)tolower((unsigned char)name[k]);
 	if (name[k] != '\0' || k == 0)
 		return 0;
