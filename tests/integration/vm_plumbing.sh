@@ -157,6 +157,28 @@ else
 fi
 expect vm_delete_force_agent "$(agent state $tag-f)" "error: container \"$tag-f\": no such container"
 
+# A network namespace path: the stand-in runs in it (hooks nsenter -t
+# <pid> -n), and the agent gets the config without the path.
+if ip netns add $tag 2>/dev/null; then
+	python3 - "$T/s/config.json" "/run/netns/$tag" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+for n in c["linux"]["namespaces"]:
+    if n["type"] == "network":
+        n["path"] = sys.argv[2]
+json.dump(c, open(sys.argv[1], "w"))
+PY
+	cd "$T/s"
+	v create --pid-file "$T/n.pid" $tag-n </dev/null >/dev/null 2>&1
+	expect vm_standin_netns "$(stat -L -c %i /proc/"$(cat "$T/n.pid" 2>/dev/null)"/ns/net 2>&1)" \
+		"$(stat -L -c %i /run/netns/$tag)"
+	expect vm_netns_path_stripped "$(agent state $tag-n)" created
+	v delete $tag-n
+	ip netns del $tag
+else
+	skip vm_standin_netns "ip netns add failed"
+fi
+
 # Trust: an annotation raises a container floor to vm; asking for
 # container under a vm floor is refused, naming the annotation.
 make_bundle "$T/t" sh -c 'echo inside'
