@@ -95,6 +95,7 @@ enum oci_status oci_state_status(const struct oci_state *st, int dirfd)
 	char pstate = 0;
 	bool exists, fifo;
 	struct stat sb;
+	enum oci_status s;
 
 	if (st->pid <= 0)
 		return OCI_STATUS_STOPPED;
@@ -104,8 +105,13 @@ enum oci_status oci_state_status(const struct oci_state *st, int dirfd)
 	 * the agent's process was started (asking the agent could block). */
 	if (st->sandbox && strcmp(st->sandbox, "vm") == 0)
 		fifo = st->status == OCI_STATUS_CREATED;
-	return oci_status_derive(st->pid, st->start_time, exists, pstate, start,
-				 fifo);
+	s = oci_status_derive(st->pid, st->start_time, exists, pstate, start,
+			      fifo);
+	/* A frozen init is alive and unchanged: only the record (written by
+	 * pause and resume under the lock) tells that it is paused. */
+	if (s == OCI_STATUS_RUNNING && st->status == OCI_STATUS_PAUSED)
+		return OCI_STATUS_PAUSED;
+	return s;
 }
 
 /* ---- time ---------------------------------------------------------------- */

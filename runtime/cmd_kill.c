@@ -44,6 +44,11 @@ static int kill_main(struct husk_ctx *ctx, int argc, char **argv,
 			r = husk_state_is_vm(st)
 				    ? husk_vm_signal(st, sig, all, err)
 				    : linux_container_signal(&c, sig, all, err);
+			/* A task in a frozen v1 cgroup dies only once thawed
+			 * (runc thaws after a SIGKILL as well). */
+			if (r == 0 && sig == SIGKILL &&
+			    s == OCI_STATUS_PAUSED && !husk_state_is_vm(st))
+				r = linux_container_freeze(&c, false, err);
 		}
 	}
 	oci_state_dir_close(&d);

@@ -9,18 +9,6 @@
 #include "oci/state.h"
 #include "runtime/cli.h"
 
-static const struct husk_cmd cmd_ps = {
-	"ps", "ps displays the processes running inside a container",
-	"[command options] <container-id> [ps options]", NULL, cmd_unsupported};
-static const struct husk_cmd cmd_pause = {
-	"pause", "pause suspends all processes inside the container",
-	"<container-id>", NULL, cmd_unsupported};
-static const struct husk_cmd cmd_resume = {
-	"resume", "resumes all processes that have been previously paused",
-	"<container-id>", NULL, cmd_unsupported};
-static const struct husk_cmd cmd_update = {
-	"update", "update container resource constraints",
-	"[command options] <container-id>", NULL, cmd_unsupported};
 static const struct husk_cmd cmd_events = {
 	"events",
 	"display container events such as OOM notifications, cpu, memory, and "

@@ -108,3 +108,91 @@ refused unified_name '{"unified":{"../memory.max":"1"}}' 'config.json: linux.res
 grep -qw memory /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null ||
 	refused unified_ctrl '{"unified":{"memory.max":"1000000"}}' 'linux.resources.unified["memory.max"]: the memory controller is not enabled in /sys/fs/cgroup/unified'
 refused swappiness '{"memory":{"swappiness":101}}' "config.json: linux.resources.memory.swappiness: must be in [0, 100]"
+
+# ---- update, pause/resume, ps on a running container ---------------------
+# start_bg NAME RES ARGS...: a detached container; ID, B, CGP set.
+start_bg() {
+	local name=$1 res=$2; shift 2
+	newid
+	bundle "$name" "$@"
+	with_res "$B" "$res"
+	(cd "$B" && timeout 30 "$HUSK" --root "$ROOT" run -d "$ID" >/dev/null 2>"$T/err" </dev/null)
+}
+status_of() { h state "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])'; }
+# utime (field 14) + stime of a pid
+cputime() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+start_bg upd '{"memory":{"limit":67108864},"cpu":{"quota":50000,"period":100000},"pids":{"limit":42}}' sh -c 'while :; do cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/memory/memory.limit_in_bytes >/dev/shm/seen; sleep 0.1; done'
+upid=$(h state "$ID" | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
+h update --memory 134217728 --cpu-quota 20000 --cpu-period 50000 --pids-limit 17 --cpu-shares 256 --memory-reservation 1m "$ID"
+expect update_rc "$?" 0
+expect update_flags "$(cat "$(v1 memory memory.limit_in_bytes)" "$(v1 memory memory.soft_limit_in_bytes)" "$(v1 cpu cpu.cfs_quota_us)" "$(v1 cpu cpu.cfs_period_us)" "$(v1 cpu cpu.shares)" "$(v1 pids pids.max)" | tr '\n' ' ')" "134217728 1048576 20000 50000 256 17 "
+echo '{"memory":{"limit":33554432},"pids":{"limit":-1},"cpu":{"cpus":"0"}}' >"$T/res.json"
+h update --resources "$T/res.json" "$ID"
+expect update_resources_file "$(cat "$(v1 memory memory.limit_in_bytes)" "$(v1 pids pids.max)" "$(v1 cpuset cpuset.cpus)" | tr '\n' ' ')" "33554432 max 0 "
+echo '{"pids":{"limit":9}}' | h update -r - "$ID"
+expect update_resources_stdin "$(cat "$(v1 pids pids.max)")" 9
+sleep 0.5
+expect update_seen_inside "$(tr '\n' ' ' <"/proc/$upid/root/dev/shm/seen")" "9 33554432 "
+msg=$(h update --memory lots "$ID" 2>&1)
+expect update_bad_flag "$msg" 'husk: invalid value "lots" for flag --memory'
+msg=$(echo '{"memory":{"limit":"x"}}' | h update -r - "$ID" 2>&1)
+expect_match update_bad_json "$msg" '^husk: --resources -: .*memory.limit'
+h delete --force "$ID"
+
+# pause freezes a busy loop; resume continues it
+start_bg busy '{}' sh -c 'while :; do :; done'
+pid=$(h state "$ID" | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
+sleep 0.3
+h pause "$ID"
+expect pause_rc "$?" 0
+expect state_paused "$(status_of "$ID")" paused
+expect freezer_frozen "$(cat "$(v1 freezer freezer.state)")" FROZEN
+t1=$(cputime "$pid"); sleep 0.5; t2=$(cputime "$pid")
+expect paused_no_cpu_time "$t2" "$t1"
+msg=$(h pause "$ID" 2>&1)
+expect pause_twice "$msg" "husk: container not running"
+h resume "$ID"
+expect resume_rc "$?" 0
+expect state_running_again "$(status_of "$ID")" running
+sleep 0.5; t3=$(cputime "$pid")
+if [ "$t3" -gt "$t2" ]; then pass resumed_cpu_time; else fail resumed_cpu_time "$t3 <= $t2"; fi
+msg=$(h resume "$ID" 2>&1)
+expect resume_not_paused "$msg" "husk: container not paused"
+
+# ps: json is the cgroup's pids; table is ps -ef filtered
+expect ps_json "$(h ps --format json "$ID")" "[$pid]"
+out=$(h ps "$ID")
+expect_match ps_table_header "$(echo "$out" | head -1)" 'PID'
+expect_match ps_table_row "$(echo "$out" | sed -n 2p)" "^[^ ]+ +$pid "
+expect ps_table_rows "$(echo "$out" | wc -l)" 2
+expect ps_bad_format "$(h ps --format xml "$ID" 2>&1)" "husk: invalid format option"
+
+# delete --force of a paused container leaves nothing
+h pause "$ID"
+h delete --force "$ID"
+expect delete_paused_rc "$?" 0
+left=$(ls -d /sys/fs/cgroup/*$CGP 2>/dev/null)
+expect delete_paused_no_cgroup "$left" ""
+# gone, or a zombie waiting for a reaper that is not husk
+st=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)
+if [ -z "$st" ] || [ "$st" = Z ]; then pass delete_paused_process; else fail delete_paused_process "$pid is in state $st"; fi
+
+# kill -9 of a paused container kills it
+start_bg busy2 '{}' sleep 100
+pid=$(h state "$ID" | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
+h pause "$ID"
+h kill "$ID" KILL
+expect kill_paused_rc "$?" 0
+for i in $(seq 50); do [ "$(status_of "$ID")" = stopped ] && break; sleep 0.1; done
+expect kill_paused_stopped "$(status_of "$ID")" stopped
+h delete "$ID"
+expect kill_paused_delete_clean "$(ls -d /sys/fs/cgroup/*$CGP 2>/dev/null)" ""
+
+# stopped containers refuse update/pause/ps
+start_bg stopped '{}' true
+sleep 0.3
+expect update_stopped "$(h update --pids-limit 3 "$ID" 2>&1)" "husk: container not running"
+expect pause_stopped "$(h pause "$ID" 2>&1)" "husk: container not running"
+expect ps_stopped "$(h ps "$ID" 2>&1)" "husk: container not running"
+h delete "$ID"
