@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/pidfd.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -318,6 +319,8 @@ static void standin_child(struct standin *s, const struct oci_spec *spec,
 		_exit(255);
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* What `ps` and `docker top` show for the pid clients see. */
+	prctl(PR_SET_NAME, "husk-standin", 0, 0, 0);
 	keep[nk++] = s->ctl;
 	keep[nk++] = s->guard;
 	keep[nk++] = s->sigfd;

@@ -86,8 +86,8 @@ v delete $tag-c1 && pass vm_delete || fail vm_delete "rc $?"
 expect vm_delete_in_agent "$(agent state $tag-c1)" "error: container \"$tag-c1\": no such container"
 
 # run: the same through husk run (the stand-in is run's child).
-v run $tag-r1 <"$T/in" >"$T/out2" 2>/dev/null
-expect vm_run_status "$?" 3
+v run $tag-r1 <"$T/in" >"$T/out2" 2>"$T/run.err"
+expect vm_run_status "$?:$(cat "$T/run.err")" "3:to-stderr"
 cmp -s "$T/in" "$T/out2" && pass vm_run_byte_exact || fail vm_run_byte_exact "$(stat -c %s "$T/out2") bytes"
 expect vm_run_deleted "$(v list -q)" ""
 
@@ -105,12 +105,12 @@ PY
 cd "$T/s"
 st() { v state "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])'; }
 res=$(subreap "
-'$TT' --root '$ROOT' --sandbox vm create --pid-file '$T/k.pid' $tag-k </dev/null >/dev/null 2>&1 || exit 1
+'$TT' --root '$ROOT' --sandbox vm create --pid-file '$T/k.pid' $tag-k </dev/null >/dev/null 2>'$T/k.err' || { cat '$T/k.err' >&2; exit 1; }
 '$TT' --root '$ROOT' --sandbox vm state $tag-k >'$T/k.created'
 '$TT' --root '$ROOT' --sandbox vm start $tag-k
 '$TT' --root '$ROOT' --sandbox vm state $tag-k >'$T/k.running'
 '$TT' --root '$ROOT' --sandbox vm kill $tag-k TERM
-'$TT' --root '$ROOT' --sandbox vm create --pid-file '$T/u.pid' $tag-u </dev/null >/dev/null 2>&1 || exit 1
+'$TT' --root '$ROOT' --sandbox vm create --pid-file '$T/u.pid' $tag-u </dev/null >/dev/null 2>'$T/u.err' || { cat '$T/u.err' >&2; exit 1; }
 '$TT' --root '$ROOT' --sandbox vm start $tag-u
 sleep 0.3
 kill -USR1 \$(cat '$T/u.pid')
@@ -132,6 +132,7 @@ v delete $tag-k; v delete $tag-u
 v create --pid-file "$T/a.pid" $tag-a </dev/null >/dev/null 2>&1
 v create --pid-file "$T/b.pid" $tag-b </dev/null >/dev/null 2>&1
 v start $tag-a; v start $tag-b
+expect vm_standin_name "$(cat /proc/"$(cat "$T/a.pid")"/comm 2>&1)" husk-standin
 kill -9 "$(cat "$T/a.pid")"
 for _ in $(seq 100); do [ "$(agent state $tag-a)" = stopped ] && break; sleep 0.05; done
 expect vm_kill9_kills_its_process "$(agent state $tag-a)" stopped

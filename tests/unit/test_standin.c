@@ -106,7 +106,7 @@ TEST(standin_output_after_status)
 	struct fake f;
 	size_t n = 256u << 10, got = 0;
 	char *buf = husk_calloc(1, n), rd[8192];
-	pid_t w;
+	pid_t w, writer;
 
 	for (size_t i = 0; i < n; i++)
 		buf[i] = (char)(i * 7 + i / 251);
@@ -117,7 +117,8 @@ TEST(standin_output_after_status)
 	usleep(100000);
 	w = waitpid(f.pid, NULL, WNOHANG);
 	CHECK(w == 0); /* still waiting for stdout's EOF */
-	if (fork() == 0) {
+	writer = fork();
+	if (writer == 0) {
 		husk_write_all(f.out_s[1], buf, n);
 		_exit(0);
 	}
@@ -131,7 +132,8 @@ TEST(standin_output_after_status)
 		CHECK(memcmp(rd, buf + got, (size_t)r) == 0);
 		got += (size_t)r;
 	}
-	wait(NULL);
+	/* Not wait(): it could reap the stand-in. */
+	waitpid(writer, NULL, 0);
 	CHECK(got == n);
 	CHECK(fake_exit(&f) == 42);
 	free(buf);
