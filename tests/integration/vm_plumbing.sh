@@ -208,6 +208,10 @@ long=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 out=$(v run "$long" </dev/null 2>&1); rc=$?
 expect vm_long_id "$rc:$out" "0:inside"
 
+# The test build without the variable: refused, naming it.
+out=$(env -u HUSK_TEST_AGENT_SOCKET "$TT" --root "$ROOT" --sandbox vm create $tag-nov 2>&1); rc=$?
+expect_match vm_tt_needs_socket "$rc:$out" '^1:husk: sandbox "vm": not available yet: .*HUSK_TEST_AGENT_SOCKET'
+
 # The real build never reads the variable.
 out=$("$HUSK" --root "$ROOT" --sandbox vm create $tag-real 2>&1); rc=$?
 expect_match vm_real_build_refuses "$rc:$out" '^1:husk: sandbox "vm": not available yet: husk does not boot husk-vmm yet'
