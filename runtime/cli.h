@@ -77,7 +77,8 @@ struct husk_cmd {
 extern const struct husk_cmd cmd_create, cmd_start, cmd_run, cmd_state,
 	cmd_list, cmd_kill, cmd_delete, cmd_spec, cmd_features, cmd_exec;
 
-extern const struct husk_cmd cmd_update, cmd_pause, cmd_resume, cmd_ps;
+extern const struct husk_cmd cmd_update, cmd_pause, cmd_resume, cmd_ps,
+	cmd_events;
 
 /* `husk help CMD` / `husk CMD --help`. */
 void husk_cmd_help(const char *name);

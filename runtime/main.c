@@ -9,11 +9,6 @@
 #include "oci/state.h"
 #include "runtime/cli.h"
 
-static const struct husk_cmd cmd_events = {
-	"events",
-	"display container events such as OOM notifications, cpu, memory, and "
-	"IO usage statistics",
-	"[command options] <container-id>", NULL, cmd_unsupported};
 static const struct husk_cmd cmd_checkpoint = {
 	"checkpoint", "checkpoint a running container",
 	"[command options] <container-id>", NULL, cmd_unsupported};

@@ -88,5 +88,10 @@ int linux_container_freeze(const struct linux_container *c, bool freeze,
 			   struct husk_err **err);
 int linux_container_pids(const struct linux_container *c, pid_t **pids,
 			 size_t *n, struct husk_err **err);
+/* runtime/linux/stats.c: one `events --stats` line, runc's JSON
+ * ({"type":"stats","id":..,"data":{cpu,memory,pids,blkio,hugetlb}}). */
+int linux_container_stats_json(const struct linux_container *c,
+			       const char *id, char **out,
+			       struct husk_err **err);
 
 #endif

@@ -196,3 +196,26 @@ expect update_stopped "$(h update --pids-limit 3 "$ID" 2>&1)" "husk: container n
 expect pause_stopped "$(h pause "$ID" 2>&1)" "husk: container not running"
 expect ps_stopped "$(h ps "$ID" 2>&1)" "husk: container not running"
 h delete "$ID"
+
+# ---- events ----------------------------------------------------------------
+start_bg ev '{"memory":{"limit":67108864},"pids":{"limit":20}}' sh -c 'i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; sleep 100'
+sleep 0.5
+out=$(h events --stats "$ID")
+expect events_stats_rc "$?" 0
+expect events_stats_schema "$(echo "$out" | python3 -c '
+import json, sys
+e = json.loads(sys.stdin.read()); d = e["data"]
+print(e["type"], e["id"] == sys.argv[1], d["memory"]["usage"]["limit"],
+      d["memory"]["usage"]["usage"] > 0, d["pids"]["current"], d["pids"]["limit"],
+      d["cpu"]["usage"]["total"] > 0, len(d["cpu"]["usage"]["percpu"]) > 0,
+      "raw" in d["memory"], isinstance(d["blkio"], dict), isinstance(d["hugetlb"], dict))
+' "$ID" 2>&1)" "stats True 67108864 True 1 20 True True True True True"
+n=$(timeout 1 "$HUSK" --root "$ROOT" events --interval 200ms "$ID" | grep -c '"type":"stats"')
+if [ "$n" -ge 3 ] && [ "$n" -le 6 ]; then pass events_interval; else fail events_interval "$n lines in 1s at 200ms"; fi
+expect events_bad_interval "$(h events --interval x "$ID" 2>&1)" 'husk: invalid value "x" for flag -interval: parse error'
+h delete --force "$ID"
+start_bg evend '{}' sleep 0.5
+timeout 5 "$HUSK" --root "$ROOT" events --interval 100ms "$ID" >/dev/null
+expect events_stream_ends_with_container "$?" 0
+expect events_stopped "$(h events --stats "$ID" 2>&1)" "husk: container with id $ID is not running"
+h delete "$ID"

@@ -29,7 +29,7 @@ expect root_single_dash "$("$HUSK" -root "$ROOT" list -q)" ""
 expect rootless_auto "$("$HUSK" --rootless auto --root "$ROOT" list -q; echo $?)" 0
 expect systemd_flag "$("$HUSK" --systemd-cgroup --root "$ROOT" list -q; echo $?)" 0
 
-for c in events checkpoint restore; do
+for c in checkpoint restore; do
 	msg=$("$HUSK" --root "$ROOT" $c x 2>&1); rc=$?
 	expect "unsupported_$c" "$rc:$msg" "1:husk: $c: not supported yet"
 done
