@@ -183,13 +183,38 @@ static int handle(struct agent *a, int fd, const struct proto_msg *req,
 	case PROTO_OP_WAIT:
 		return handle_wait(a, fd, req, rep);
 	case PROTO_OP_ATTACH:
-		/* Parked below, once the ok reply is out: after it the
+		/* Parked by conn_park, then the ok reply: after it the
 		 * connection carries only the process's bytes. */
 		return CONN_PARKED;
 	default:
 		agent_handle_ctr(a, req, rep);
 		return CONN_GO_ON;
 	}
+}
+
+/* A stream is parked before its ok reply goes out: the host sends the
+ * create (or exec) that claims it as soon as it has read the reply, on
+ * another connection. The reply goes out on a dup, since the registry
+ * owns the fd once it is parked. */
+static void conn_park(struct conn *c, const struct proto_msg *req,
+		      struct proto_msg *rep)
+{
+	_cleanup_err_ struct husk_err *err = NULL;
+	_cleanup_close_ int rfd = fcntl(c->fd, F_DUPFD_CLOEXEC, 0);
+
+	if (rfd < 0)
+		husk_err_sys(&err, "attach: dup");
+	if (rfd < 0 ||
+	    agent_stream_park(c->a, &req->req.attach, c->fd, &err) < 0) {
+		_cleanup_err_ struct husk_err *e2 = NULL;
+		proto_msg_free(rep);
+		proto_reply_error(rep, req, err->msg);
+		proto_send(c->fd, rep, &e2);
+		return;
+	}
+	c->fd = -1; /* the registry has it now */
+	/* A failed send leaves a broken stream, which the process sees. */
+	proto_send(rfd, rep, &err);
 }
 
 static void conn_serve(struct conn *c)
@@ -220,14 +245,14 @@ static void conn_serve(struct conn *c)
 			proto_msg_free(&req);
 			return;
 		}
-		r = proto_send(c->fd, &rep, &err);
-		proto_msg_free(&rep);
-		if (r == 0 && quit == CONN_PARKED &&
-		    agent_stream_park(a, &req.req.attach, c->fd, &err) == 0) {
-			c->fd = -1; /* the registry has it now */
+		if (quit == CONN_PARKED) {
+			conn_park(c, &req, &rep);
+			proto_msg_free(&rep);
 			proto_msg_free(&req);
 			return;
 		}
+		r = proto_send(c->fd, &rep, &err);
+		proto_msg_free(&rep);
 		proto_msg_free(&req);
 		if (r < 0 || quit == CONN_PARKED) {
 			if (err && (a->opts.debug || !a->pid1))
