@@ -270,6 +270,31 @@ static int memory_v2(const struct res_ctx *x, const struct cg_hier *h,
 	return 0;
 }
 
+/* memory.checkBeforeUpdate: refuse a limit below what is in use, where
+ * the kernel would otherwise reclaim or OOM-kill to meet it. */
+static int check_usage(const struct res_ctx *x, const struct cg_hier *h,
+		       bool v2, int64_t limit, struct husk_err **err)
+{
+	_cleanup_free_ char *f = husk_asprintf(
+		"%s%s/%s", h->mountpoint, x->path,
+		v2 ? "memory.current" : "memory.usage_in_bytes");
+	_cleanup_free_ char *buf = NULL;
+	long long usage;
+
+	if (husk_read_file_at(AT_FDCWD, f, 4096, &buf, NULL, err) < 0)
+		return -1;
+	buf[strcspn(buf, "\n")] = '\0';
+	if (husk_parse_i64(buf, &usage) < 0)
+		return husk_err_set(err, EINVAL, "%s: \"%s\": not a number",
+				    f, buf);
+	if (usage > limit)
+		return husk_err_set(err, EBUSY,
+				    P ".memory.limit: %" PRId64 " is below the "
+				    "current usage %lld (checkBeforeUpdate)",
+				    limit, usage);
+	return 0;
+}
+
 static int apply_memory(const struct res_ctx *x, const struct oci_memory *m,
 			struct husk_err **err)
 {
@@ -292,6 +317,10 @@ static int apply_memory(const struct res_ctx *x, const struct oci_memory *m,
 		return 0;
 	h = need(x, "memory", P ".memory", &v2, err);
 	if (h == NULL)
+		return -1;
+	if (m->check_before_update.set && m->check_before_update.v &&
+	    SET_NZ(m->limit) && m->limit.v > 0 &&
+	    check_usage(x, h, v2, m->limit.v, err) < 0)
 		return -1;
 	return v2 ? memory_v2(x, h, m, err) : memory_v1(x, h, m, err);
 }

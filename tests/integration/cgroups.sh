@@ -219,3 +219,11 @@ timeout 5 "$HUSK" --root "$ROOT" events --interval 100ms "$ID" >/dev/null
 expect events_stream_ends_with_container "$?" 0
 expect events_stopped "$(h events --stats "$ID" 2>&1)" "husk: container with id $ID is not running"
 h delete "$ID"
+
+# memory.checkBeforeUpdate refuses a limit below the usage
+start_bg cbu '{"memory":{"limit":67108864}}' sh -c 'dd if=/dev/zero of=/dev/shm/fill bs=1M count=8 2>/dev/null; sleep 100'
+sleep 0.5
+echo '{"memory":{"limit":1048576,"checkBeforeUpdate":true}}' >"$T/cbu.json"
+expect_match update_check_before_update "$(h update -r "$T/cbu.json" "$ID" 2>&1)" '^husk: linux.resources.memory.limit: 1048576 is below the current usage [0-9]+ \(checkBeforeUpdate\)$'
+expect update_check_before_update_kept "$(cat "$(v1 memory memory.limit_in_bytes)")" 67108864
+h delete --force "$ID"
