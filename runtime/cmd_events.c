@@ -1,12 +1,14 @@
 /* husk events: a container's cgroup statistics in runc's JSON, once
  * (--stats) or every --interval until the container stops. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "common/util.h"
+#include "oci/jsonw.h"
 #include "runtime/cli.h"
 
 /* A Go duration as runc's flag takes it: "5s", "100ms", "1m30s". */
@@ -50,9 +52,11 @@ bad:
 			    s);
 }
 
-/* One stats line; *gone when the container has stopped. */
+/* One stats line; *gone when the container has stopped. With ooms, an
+ * {"type":"oom"} line first when the cgroup's OOM kill count grew (the
+ * count outlives the init, so the kill that stopped it is reported). */
 static int stats_once(struct husk_ctx *ctx, const char *id, bool *gone,
-		      struct husk_err **err)
+		      uint64_t *ooms, struct husk_err **err)
 {
 	struct oci_state_dir d = OCI_STATE_DIR_INIT;
 	struct oci_state *st = NULL;
@@ -63,19 +67,34 @@ static int stats_once(struct husk_ctx *ctx, const char *id, bool *gone,
 	*gone = false;
 	if (oci_state_dir_open(ctx->root, id, false, &d, &st, err) < 0)
 		return -1;
-	if (st->sandbox && strcmp(st->sandbox, "container") != 0)
+	husk_state_to_container(st, &c);
+	if (st->sandbox && strcmp(st->sandbox, "container") != 0) {
 		r = husk_err_set(err, ENOSYS,
 				 "events: not supported yet in the %s sandbox",
 				 st->sandbox);
-	else if (oci_state_status(st, d.dirfd) == OCI_STATUS_STOPPED) {
+	} else if (ooms) {
+		uint64_t n = 0;
+		r = linux_container_oom_kills(&c, &n, err);
+		/* UINT64_MAX: the first look, which sets the baseline. */
+		if (r == 0 && *ooms != UINT64_MAX && n > *ooms) {
+			_cleanup_free_ char *q = NULL;
+			struct jsonw w;
+			jsonw_init(&w, NULL);
+			jsonw_quote(&w, st->id);
+			q = jsonw_take(&w);
+			printf("{\"type\":\"oom\",\"id\":%s}\n", q);
+			fflush(stdout);
+		}
+		if (r == 0)
+			*ooms = n;
+	}
+	if (r == 0 && oci_state_status(st, d.dirfd) == OCI_STATUS_STOPPED) {
 		*gone = true;
 		r = husk_err_set(err, ESRCH, "container with id %s is not "
 					     "running", id);
 	}
-	if (r == 0) {
-		husk_state_to_container(st, &c);
+	if (r == 0)
 		r = linux_container_stats_json(&c, st->id, &json, err);
-	}
 	oci_state_dir_close(&d);
 	oci_state_free(st);
 	if (r < 0)
@@ -96,6 +115,7 @@ static int events_main(struct husk_ctx *ctx, int argc, char **argv,
 		{"interval", NULL, CLI_STRING, &interval}};
 	unsigned long long ns;
 	struct timespec ts;
+	uint64_t ooms = UINT64_MAX;
 	bool gone;
 	int npos, r;
 
@@ -110,11 +130,12 @@ static int events_main(struct husk_ctx *ctx, int argc, char **argv,
 	if (parse_duration(interval, &ns, err) < 0)
 		return -1;
 	if (stats)
-		return stats_once(ctx, argv[0], &gone, err) < 0 ? -1 : 0;
+		return stats_once(ctx, argv[0], &gone, NULL, err) < 0 ? -1
+								       : 0;
 	ts.tv_sec = (time_t)(ns / 1000000000ull);
 	ts.tv_nsec = (long)(ns % 1000000000ull);
 	for (;;) {
-		if (stats_once(ctx, argv[0], &gone, err) < 0) {
+		if (stats_once(ctx, argv[0], &gone, &ooms, err) < 0) {
 			/* The stream ends when the container does. */
 			if (gone) {
 				husk_err_free(err);

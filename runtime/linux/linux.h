@@ -93,5 +93,8 @@ int linux_container_pids(const struct linux_container *c, pid_t **pids,
 int linux_container_stats_json(const struct linux_container *c,
 			       const char *id, char **out,
 			       struct husk_err **err);
+/* The cgroup's count of OOM kills so far (0 without a memory controller). */
+int linux_container_oom_kills(const struct linux_container *c, uint64_t *n,
+			      struct husk_err **err);
 
 #endif

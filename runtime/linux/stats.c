@@ -406,3 +406,26 @@ int linux_container_stats_json(const struct linux_container *c,
 	cgroup_layout_free(&l);
 	return 0;
 }
+
+int linux_container_oom_kills(const struct linux_container *c, uint64_t *n,
+			      struct husk_err **err)
+{
+	struct cg_layout l;
+	const struct cg_hier *h;
+	_cleanup_free_ char *buf = NULL;
+	bool v2;
+
+	*n = 0;
+	if (c->cgroup_path == NULL)
+		return husk_err_set(err, ENOENT, "container has no cgroup");
+	if (cgroup_layout_detect(&l, err) < 0)
+		return -1;
+	v2 = l.mode == CG_V2;
+	h = v2 ? unified_of(&l) : hier(&l, "memory");
+	/* v1 counts in memory.oom_control, v2 in memory.events. */
+	buf = rd(h, c->cgroup_path, v2 ? "memory.events" : "memory.oom_control");
+	if (buf)
+		*n = kv(buf, "oom_kill");
+	cgroup_layout_free(&l);
+	return 0;
+}

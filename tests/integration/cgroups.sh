@@ -227,3 +227,10 @@ echo '{"memory":{"limit":1048576,"checkBeforeUpdate":true}}' >"$T/cbu.json"
 expect_match update_check_before_update "$(h update -r "$T/cbu.json" "$ID" 2>&1)" '^husk: linux.resources.memory.limit: 1048576 is below the current usage [0-9]+ \(checkBeforeUpdate\)$'
 expect update_check_before_update_kept "$(cat "$(v1 memory memory.limit_in_bytes)")" 67108864
 h delete --force "$ID"
+
+# an OOM kill inside shows as an "oom" event in the stream
+start_bg oom '{"memory":{"limit":16777216,"swap":16777216}}' sh -c 'sleep 1; dd if=/dev/zero of=/dev/shm/fill bs=1M count=64 2>/dev/null; sleep 100'
+out=$(timeout 3 "$HUSK" --root "$ROOT" events --interval 100ms "$ID")
+expect events_oom "$(echo "$out" | grep -c "^{\"type\":\"oom\",\"id\":\"$ID\"}$")" 1
+expect events_oom_counted "$(grep -w oom_kill "$(v1 memory memory.oom_control)")" "oom_kill 1"
+h delete --force "$ID"
