@@ -234,3 +234,18 @@ out=$(timeout 3 "$HUSK" --root "$ROOT" events --interval 100ms "$ID")
 expect events_oom "$(echo "$out" | grep -c "^{\"type\":\"oom\",\"id\":\"$ID\"}$")" 1
 expect events_oom_counted "$(grep -w oom_kill "$(v1 memory memory.oom_control)")" "oom_kill 1"
 h delete --force "$ID"
+
+# blkio throttles and cpu.idle on the host's files
+dev=$(cat /sys/block/vda/dev 2>/dev/null || cat /sys/block/loop0/dev 2>/dev/null)
+if [ -n "$dev" ] && [ -e /sys/fs/cgroup/blkio/blkio.throttle.read_bps_device ]; then
+	maj=${dev%:*}; min=${dev#*:}
+	start_bg throttle "{\"blockIO\":{\"throttleReadBpsDevice\":[{\"major\":$maj,\"minor\":$min,\"rate\":1048576}],\"throttleWriteIOPSDevice\":[{\"major\":$maj,\"minor\":$min,\"rate\":100}]},\"cpu\":{\"idle\":1}}" sleep 100
+	expect blkio_throttle_read_bps "$(cat "$(v1 blkio blkio.throttle.read_bps_device)")" "$dev 1048576"
+	expect blkio_throttle_write_iops "$(cat "$(v1 blkio blkio.throttle.write_iops_device)")" "$dev 100"
+	if [ -e /sys/fs/cgroup/cpu/cpu.idle ]; then
+		expect cpu_idle "$(cat "$(v1 cpu cpu.idle)")" 1
+	fi
+	h delete --force "$ID"
+else
+	skip blkio_throttle "no block device or no blkio throttle files"
+fi
