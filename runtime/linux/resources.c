@@ -526,6 +526,26 @@ uint64_t cgroup_blkio_to_io_weight(uint64_t w)
 	return 1 + (w - 10) * 9999 / 990;
 }
 
+/* Weights: CFQ's blkio.weight*, else BFQ's blkio.bfq.weight* (v1), or
+ * io.weight, else io.bfq.weight (v2), as runc tries them. */
+static int blkio_write(const struct res_ctx *x, const struct cg_hier *h,
+		       bool v2, const char *file, const char *val,
+		       const char *what, struct husk_err **err)
+{
+	_cleanup_free_ char *bfq = husk_asprintf(
+		"%s.bfq.%s", v2 ? "io" : "blkio", strchr(file, '.') + 1);
+	_cleanup_free_ char *f = husk_asprintf("%s%s/%s", h->mountpoint,
+					       x->path, file);
+
+	if (access(f, F_OK) < 0 && errno == ENOENT) {
+		_cleanup_free_ char *fb = husk_asprintf(
+			"%s%s/%s", h->mountpoint, x->path, bfq);
+		if (access(fb, F_OK) == 0)
+			return cg_write(h, x->path, bfq, val, what, err);
+	}
+	return cg_write(h, x->path, file, val, what, err);
+}
+
 static int apply_blkio(const struct res_ctx *x, const struct oci_block_io *b,
 		       struct husk_err **err)
 {
@@ -550,8 +570,8 @@ static int apply_blkio(const struct res_ctx *x, const struct oci_block_io *b,
 		snprintf(buf, sizeof(buf), "%" PRIu64,
 			 v2 ? cgroup_blkio_to_io_weight(b->weight.v)
 			    : b->weight.v);
-		if (cg_write(h, x->path, v2 ? "io.weight" : "blkio.weight",
-			     buf, P ".blockIO.weight", err) < 0)
+		if (blkio_write(x, h, v2, v2 ? "io.weight" : "blkio.weight",
+				buf, P ".blockIO.weight", err) < 0)
 			return -1;
 	}
 	if (SET_NZ(b->leaf_weight)) {
@@ -572,9 +592,9 @@ static int apply_blkio(const struct res_ctx *x, const struct oci_block_io *b,
 			 d->major, d->minor,
 			 v2 ? cgroup_blkio_to_io_weight(d->weight.v)
 			    : d->weight.v);
-		if (cg_write(h, x->path,
-			     v2 ? "io.weight" : "blkio.weight_device", buf,
-			     P ".blockIO.weightDevice", err) < 0)
+		if (blkio_write(x, h, v2,
+				v2 ? "io.weight" : "blkio.weight_device", buf,
+				P ".blockIO.weightDevice", err) < 0)
 			return -1;
 	}
 	if (throttle(x, h, v2, &b->throttle_read_bps,

@@ -249,3 +249,22 @@ if [ -n "$dev" ] && [ -e /sys/fs/cgroup/blkio/blkio.throttle.read_bps_device ]; 
 else
 	skip blkio_throttle "no block device or no blkio throttle files"
 fi
+
+# blockIO.weight: blkio.weight (CFQ) or blkio.bfq.weight, else refused by name
+newid
+bundle bw true
+with_res "$B" '{"blockIO":{"weight":300}}'
+# the root cgroup lacks the weight files: look in a probe child
+probe=/sys/fs/cgroup/blkio/husk-test-probe-$$
+mkdir "$probe"
+ls "$probe" | grep -qE '^blkio\.(bfq\.)?weight$'; has_weight=$?
+rmdir "$probe"
+if [ "$has_weight" = 0 ]; then
+	bundle bw2 sh -c 'cat /sys/fs/cgroup/blkio/blkio.weight 2>/dev/null || cat /sys/fs/cgroup/blkio/blkio.bfq.weight'
+	with_res "$B" '{"blockIO":{"weight":300}}'
+	run_in "$B"
+	expect_match blkio_weight "$OUT" '300'
+else
+	run_in "$B"
+	expect blkio_weight_refused "$OUT" "husk: linux.resources.blockIO.weight: /sys/fs/cgroup/blkio$CGP/blkio.weight: the kernel has no such file"
+fi
