@@ -268,3 +268,15 @@ else
 	run_in "$B"
 	expect blkio_weight_refused "$OUT" "husk: linux.resources.blockIO.weight: /sys/fs/cgroup/blkio$CGP/blkio.weight: the kernel has no such file"
 fi
+
+# 1000 run cycles with limits leave no cgroup directory behind
+newid
+bundle cycles true
+with_res "$B" '{"memory":{"limit":67108864},"pids":{"limit":10},"cpu":{"shares":512}}'
+bad=0
+for i in $(seq 1000); do
+	(cd "$B" && "$HUSK" --root "$ROOT" run "$ID-$i" </dev/null >/dev/null 2>&1) || bad=$((bad + 1))
+done
+expect run_cycles_ok "$bad" 0
+expect run_cycles_no_cgroup "$(find /sys/fs/cgroup/*$(dirname "$CGP") -mindepth 1 -type d 2>/dev/null | wc -l)" 0
+expect run_cycles_no_state "$(ls "$ROOT" | wc -l)" 0
