@@ -109,7 +109,8 @@ enum oci_status oci_state_status(const struct oci_state *st, int dirfd)
 			      fifo);
 	/* A frozen init is alive and unchanged: only the record (written by
 	 * pause and resume under the lock) tells that it is paused. */
-	if (s == OCI_STATUS_RUNNING && st->status == OCI_STATUS_PAUSED)
+	if ((s == OCI_STATUS_RUNNING || s == OCI_STATUS_CREATED) &&
+	    st->status == OCI_STATUS_PAUSED)
 		return OCI_STATUS_PAUSED;
 	return s;
 }

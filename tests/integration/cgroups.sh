@@ -280,3 +280,19 @@ done
 expect run_cycles_ok "$bad" 0
 expect run_cycles_no_cgroup "$(find /sys/fs/cgroup/*$(dirname "$CGP") -mindepth 1 -type d 2>/dev/null | wc -l)" 0
 expect run_cycles_no_state "$(ls "$ROOT" | wc -l)" 0
+
+# a created container can be paused too (runc allows it), and start then refuses
+newid
+bundle pc true
+with_res "$B" '{}'
+(cd "$B" && h create "$ID" </dev/null >/dev/null 2>&1)
+h pause "$ID"
+expect pause_created_state "$(status_of "$ID")" paused
+expect start_paused_refused "$(h start "$ID" 2>&1)" "husk: cannot start an already paused container"
+h resume "$ID"
+expect resume_created_state "$(status_of "$ID")" created
+h start "$ID"
+expect start_after_resume "$?" 0
+for i in $(seq 50); do [ "$(status_of "$ID")" = stopped ] && break; sleep 0.1; done
+expect created_paused_then_ran "$(status_of "$ID")" stopped
+h delete "$ID"
