@@ -296,3 +296,13 @@ expect start_after_resume "$?" 0
 for i in $(seq 50); do [ "$(status_of "$ID")" = stopped ] && break; sleep 0.1; done
 expect created_paused_then_ran "$(status_of "$ID")" stopped
 h delete "$ID"
+
+# update of memory with swap in both directions (v1 memsw >= limit at every step)
+if [ -e /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes ]; then
+	start_bg swapupd '{"memory":{"limit":67108864,"swap":134217728}}' sleep 100
+	h update --memory 268435456 --memory-swap 536870912 "$ID"
+	expect update_swap_raise "$(cat "$(v1 memory memory.limit_in_bytes)") $(cat "$(v1 memory memory.memsw.limit_in_bytes)")" "268435456 536870912"
+	h update --memory 33554432 --memory-swap 50331648 "$ID"
+	expect update_swap_lower "$(cat "$(v1 memory memory.limit_in_bytes)") $(cat "$(v1 memory memory.memsw.limit_in_bytes)")" "33554432 50331648"
+	h delete --force "$ID"
+fi
