@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -285,6 +286,8 @@ static int exec_run(struct husk_ctx *ctx, struct exec_args *a, char **argv,
 	struct linux_container c;
 	struct linux_exec_opts o = {0};
 	_cleanup_close_ int sfd = -1, master = -1;
+	struct oci_console_size size;
+	struct winsize ws;
 	sigset_t set, old;
 	pid_t pid = -1;
 	int r = -1;
@@ -311,6 +314,14 @@ static int exec_run(struct husk_ctx *ctx, struct exec_args *a, char **argv,
 			     "cannot use console socket if husk will not "
 			     "detach or allocate tty");
 		goto out;
+	}
+	/* Attached to a terminal: the process starts with the caller's
+	 * window size (the relay only follows later changes). */
+	if (!a->detach && e.p.terminal && isatty(0) &&
+	    ioctl(0, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col) {
+		size.height = ws.ws_row;
+		size.width = ws.ws_col;
+		e.p.console_size = &size;
 	}
 	husk_state_to_container(st, &c);
 	o.process = &e.p;

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -133,6 +134,13 @@ static int run_main(struct husk_ctx *ctx, int argc, char **argv,
 		sfd = signalfd(-1, &set, SFD_CLOEXEC);
 		if (sfd < 0)
 			husk_err_sys(err, "signalfd");
+	}
+	/* The caller's window size before the process runs (the relay
+	 * copies it again, but only once the process may have looked). */
+	if (master >= 0 && isatty(0)) {
+		struct winsize ws;
+		if (ioctl(0, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col)
+			ioctl(master, TIOCSWINSZ, &ws);
 	}
 	if (*err == NULL)
 		husk_start(ctx, &d, st, err);

@@ -32,6 +32,7 @@
 #include "common/util.h"
 #include "runtime/linux/internal.h"
 #include "runtime/linux/linux.h"
+#include "runtime/linux/seccomp.h"
 #include "runtime/linux/terminal.h"
 
 #ifndef CLONE_NEWTIME
@@ -46,6 +47,7 @@ struct exec_ctx {
 	int ns_flags; /* all joined namespaces but pid */
 	int sock;     /* child end of the report socket */
 	int console;  /* connected --console-socket, or -1 */
+	scmp_filter_ctx seccomp; /* the container's linux.seccomp, or NULL */
 };
 
 /* The child's failure report. A message carrying an fd is the pty master
@@ -149,6 +151,18 @@ static int exec_check(const struct oci_process *p, struct husk_err **err)
 	return 0;
 }
 
+static int exec_seccomp_load(struct exec_ctx *x, struct husk_err **err)
+{
+	int listener = -1;
+
+	if (linux_seccomp_load(x->seccomp, x->o->spec->linux_->seccomp,
+			       &listener, err) < 0)
+		return -1;
+	if (listener >= 0)
+		close(listener); /* refused before the fork: cannot be */
+	return 0;
+}
+
 /* In the child, from fork to the point where only execve is left. */
 static int exec_setup(struct exec_ctx *x, char **path, struct husk_err **err)
 {
@@ -187,7 +201,18 @@ static int exec_setup(struct exec_ctx *x, char **path, struct husk_err **err)
 		return husk_err_sys(err, "setsid");
 	}
 	if (process_chdir(p, err) < 0 || process_find_exec(p, path, err) < 0 ||
-	    process_rlimits(p, err) < 0 || process_set_creds(p, err) < 0)
+	    process_rlimits(p, err) < 0)
+		return -1;
+	/* The container's filter applies to every process in it, in runc's
+	 * order (seccomp.h): without noNewPrivileges while CAP_SYS_ADMIN is
+	 * still held, with it after the credentials. */
+	if (x->seccomp && !p->no_new_privileges &&
+	    exec_seccomp_load(x, err) < 0)
+		return -1;
+	if (process_set_creds(p, err) < 0)
+		return -1;
+	if (x->seccomp && p->no_new_privileges &&
+	    exec_seccomp_load(x, err) < 0)
 		return -1;
 	/* CVE-2024-21626: husk's own fds are all O_CLOEXEC; the caller's
 	 * --preserve-fds are 3..3+n-1. */
@@ -300,6 +325,19 @@ int linux_container_exec(const struct linux_container *c,
 		goto out;
 	x.cg = &cg;
 	x.cg_path = c->cgroup_path;
+	if (o->spec && o->spec->linux_ && o->spec->linux_->seccomp) {
+		const struct oci_seccomp *s = o->spec->linux_->seccomp;
+		/* The listener would have to reach listenerPath with this
+		 * process's state, which nothing here sends yet. */
+		if (linux_seccomp_uses_notify(s)) {
+			husk_err_set(err, ENOTSUP,
+				     "linux.seccomp: SCMP_ACT_NOTIFY in exec: "
+				     "not supported yet");
+			goto out;
+		}
+		if (linux_seccomp_build(s, &x.seccomp, err) < 0)
+			goto out;
+	}
 	x.ns_flags = flags & ~CLONE_NEWPID;
 	if (flags & CLONE_NEWPID)
 		fds[OCI_NS_PID] = x.pidfd;
@@ -343,6 +381,8 @@ out:
 	if (x.console >= 0)
 		close(x.console);
 	close(x.pidfd);
+	if (x.seccomp)
+		seccomp_release(x.seccomp);
 	cgroup_layout_free(&cg);
 	return ret;
 }
