@@ -324,7 +324,16 @@ int linux_container_create(const struct linux_create_opts *o,
 	for (int t = 0; t < OCI_NS_COUNT; t++)
 		c.ns_fds[t] = -1;
 	if (o->systemd_cgroup) {
-		husk_err_set(err, ENOTSUP, "--systemd-cgroup: not supported yet");
+		struct stat sd;
+		/* sd_booted()'s test: without systemd there is no D-Bus
+		 * manager to create the transient scope. */
+		if (stat("/run/systemd/system", &sd) < 0)
+			husk_err_set(err, ENOTSUP,
+				     "--systemd-cgroup: systemd is not running "
+				     "on this host (no /run/systemd/system)");
+		else
+			husk_err_set(err, ENOTSUP,
+				     "--systemd-cgroup: not supported yet");
 		goto out;
 	}
 	if (o->spec->process == NULL) {

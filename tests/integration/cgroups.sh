@@ -306,3 +306,13 @@ if [ -e /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes ]; then
 	expect update_swap_lower "$(cat "$(v1 memory memory.limit_in_bytes)") $(cat "$(v1 memory memory.memsw.limit_in_bytes)")" "33554432 50331648"
 	h delete --force "$ID"
 fi
+
+# --systemd-cgroup without systemd: a clear error, nothing left
+if [ ! -d /run/systemd/system ]; then
+	newid
+	bundle sd true
+	cfg "$B" "c['linux']['cgroupsPath']='system.slice:husk:$ID'"
+	out=$(cd "$B" && "$HUSK" --root "$ROOT" --systemd-cgroup run "$ID" 2>&1 </dev/null)
+	expect systemd_cgroup_no_systemd "$out" "husk: --systemd-cgroup: systemd is not running on this host (no /run/systemd/system)"
+	expect systemd_cgroup_no_state "$(ls "$ROOT" | wc -l)" 0
+fi
