@@ -87,7 +87,8 @@ static void apply_env(struct exec_proc *e, const struct cli_strv *add)
 	size_t n = e->p.env.n;
 
 	e->env = husk_calloc(n + add->n + 1, sizeof(char *));
-	memcpy(e->env, e->p.env.v, n * sizeof(char *));
+	if (n)
+		memcpy(e->env, e->p.env.v, n * sizeof(char *));
 	for (size_t i = 0; i < add->n; i++) {
 		size_t k;
 		for (k = 0; k < n; k++)
@@ -132,7 +133,9 @@ static int apply_user(struct exec_proc *e, const struct exec_args *a,
 	if (a->gids.n == 0)
 		return 0;
 	e->gids = husk_calloc(n + a->gids.n, sizeof(uint32_t));
-	memcpy(e->gids, e->p.user.additional_gids, n * sizeof(uint32_t));
+	if (n)
+		memcpy(e->gids, e->p.user.additional_gids,
+		       n * sizeof(uint32_t));
 	for (size_t i = 0; i < a->gids.n; i++)
 		if (parse_id(a->gids.v[i], "--additional-gids", &e->gids[n++],
 			     err) < 0)
@@ -147,7 +150,8 @@ static void strv_append(const struct oci_strv *base, const struct cli_strv *add,
 {
 	const char **v = husk_calloc(base->n + add->n + 1, sizeof(char *));
 
-	memcpy(v, base->v, base->n * sizeof(char *));
+	if (base->n)
+		memcpy(v, base->v, base->n * sizeof(char *));
 	memcpy(v + base->n, add->v, add->n * sizeof(char *));
 	*store = v;
 	out->v = (char **)v;
