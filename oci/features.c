@@ -13,6 +13,7 @@
 #include "oci/jsonw.h"
 #include "oci/spec.h"
 #include "oci/state.h"
+#include "runtime/linux/seccomp.h"
 
 /* The options runtime/linux/mounts.c recognises (its flag, propagation
  * and recursive-attribute tables, and bind/rbind); it refuses tmpcopyup
@@ -59,6 +60,41 @@ static void caps_list(struct jsonw *w)
 	jsonw_end_array(w);
 }
 
+/* runtime/linux/hooks.c runs each at its point of config.md's summary. */
+static const char *const hook_kinds[] = {
+	"prestart",	   "createRuntime", "createContainer",
+	"startContainer", "poststart",	   "poststop",
+};
+
+static void string_list(struct jsonw *w, const char *key,
+			const char *const *v, size_t n)
+{
+	jsonw_key(w, key);
+	jsonw_begin_array(w);
+	for (size_t i = 0; i < n; i++)
+		jsonw_string(w, v[i]);
+	jsonw_end_array(w);
+}
+
+/* features.md linux.seccomp: what this libseccomp and kernel apply. */
+static void seccomp_features(struct jsonw *w)
+{
+	struct linux_seccomp_features f;
+
+	linux_seccomp_features(&f);
+	jsonw_key(w, "seccomp");
+	jsonw_begin_object(w);
+	jsonw_key(w, "enabled");
+	jsonw_bool(w, true);
+	string_list(w, "actions", f.actions, f.n_actions);
+	string_list(w, "operators", f.operators, f.n_operators);
+	string_list(w, "archs", f.archs, f.n_archs);
+	string_list(w, "knownFlags", f.known_flags, f.n_known_flags);
+	string_list(w, "supportedFlags", f.supported_flags,
+		    f.n_supported_flags);
+	jsonw_end_object(w);
+}
+
 static void enabled(struct jsonw *w, const char *key, bool on)
 {
 	jsonw_key(w, key);
@@ -78,9 +114,10 @@ int oci_features_json(const char *version, char **out, struct husk_err **err)
 	jsonw_string(&w, "1.0.0");
 	jsonw_key(&w, "ociVersionMax");
 	jsonw_string(&w, OCI_STATE_SPEC_VERSION);
-	/* No hook runs yet: an empty list, not an absent one ("unknown"). */
 	jsonw_key(&w, "hooks");
 	jsonw_begin_array(&w);
+	for (size_t i = 0; i < ARRAY_SIZE(hook_kinds); i++)
+		jsonw_string(&w, hook_kinds[i]);
 	jsonw_end_array(&w);
 	jsonw_key(&w, "mountOptions");
 	jsonw_begin_array(&w);
@@ -114,7 +151,7 @@ int oci_features_json(const char *version, char **out, struct husk_err **err)
 	jsonw_key(&w, "rdma");
 	jsonw_bool(&w, true);
 	jsonw_end_object(&w);
-	enabled(&w, "seccomp", false);
+	seccomp_features(&w);
 	enabled(&w, "apparmor", false);
 	enabled(&w, "selinux", false);
 	enabled(&w, "intelRdt", false);

@@ -130,6 +130,19 @@ int husk_start(struct husk_ctx *ctx, struct oci_state_dir *d,
 int husk_destroy(struct husk_ctx *ctx, struct oci_state_dir *d,
 		 const struct oci_state *st, struct husk_err **err);
 
+/* poststart and poststop (cli_hooks.c). create keeps a copy of config.json
+ * in the state directory when it has such hooks (save); load gives NULL
+ * when there is none. poststart failing kills the container; poststop
+ * failures are only logged as warnings. */
+int husk_hooks_save(const struct oci_spec *spec, const char *bundle,
+		    const struct oci_state_dir *d, struct husk_err **err);
+int husk_hooks_load(const struct oci_state_dir *d, struct oci_spec **spec,
+		    struct husk_err **err);
+int husk_hooks_poststart(struct husk_ctx *ctx, const struct oci_spec *spec,
+			 const struct oci_state *st, struct husk_err **err);
+void husk_hooks_poststop(struct husk_ctx *ctx, const struct oci_spec *spec,
+			 const struct oci_state *st);
+
 /* The backend's view of a recorded container (borrowing st's strings). */
 void husk_state_to_container(const struct oci_state *st,
 			     struct linux_container *c);

@@ -165,6 +165,8 @@ int husk_create(struct husk_ctx *ctx, const char *id,
 		oci_state_free(st);
 		return -1;
 	}
+	if (husk_hooks_save(spec, bundle, d, err) < 0)
+		goto fail;
 	if (husk_state_is_vm(st)) {
 		if (husk_vm_create(ctx, a, spec, d, st, c, err) < 0)
 			goto fail;
@@ -216,6 +218,8 @@ fail : {
 int husk_start(struct husk_ctx *ctx, struct oci_state_dir *d,
 	       struct oci_state *st, struct husk_err **err)
 {
+	__attribute__((cleanup(spec_freep))) struct oci_spec *hooks = NULL;
+
 	switch (oci_state_status(st, d->dirfd)) {
 	case OCI_STATUS_CREATED:
 		break;
@@ -232,23 +236,32 @@ int husk_start(struct husk_ctx *ctx, struct oci_state_dir *d,
 			err, EINVAL,
 			"cannot start a container that has stopped");
 	}
-	if ((husk_state_is_vm(st) ? husk_vm_start(st, err)
+	if (husk_hooks_load(d, &hooks, err) < 0 ||
+	    (husk_state_is_vm(st) ? husk_vm_start(st, err)
 				  : linux_container_start(d->path, err)) < 0)
 		return -1;
 	st->status = OCI_STATUS_RUNNING;
 	husk_log(&ctx->log, HUSK_LOG_DEBUG, "start %s: released pid %d", st->id,
 		 (int)st->pid);
-	return oci_state_dir_write(d, st, err);
+	if (oci_state_dir_write(d, st, err) < 0)
+		return -1;
+	return husk_hooks_poststart(ctx, hooks, st, err);
 }
 
 int husk_destroy(struct husk_ctx *ctx, struct oci_state_dir *d,
 		 const struct oci_state *st, struct husk_err **err)
 {
+	__attribute__((cleanup(spec_freep))) struct oci_spec *hooks = NULL;
 	struct linux_container c;
 	_cleanup_err_ struct husk_err *ignored = NULL;
 
 	if (husk_state_is_vm(st))
 		return husk_vm_destroy(ctx, d, st, err);
+	/* read before the state directory goes; poststop runs after */
+	if (husk_hooks_load(d, &hooks, &ignored) < 0)
+		husk_log(&ctx->log, HUSK_LOG_WARN, "delete %s: %s", st->id,
+			 ignored->msg);
+	husk_err_free(&ignored);
 	husk_state_to_container(st, &c);
 	/* The init first (through its pidfd, only if it is still the same
 	 * process), then whatever else is in the cgroup. */
@@ -257,5 +270,8 @@ int husk_destroy(struct husk_ctx *ctx, struct oci_state_dir *d,
 	if (linux_container_destroy(&c, err) < 0)
 		return -1;
 	husk_log(&ctx->log, HUSK_LOG_DEBUG, "delete %s", st->id);
-	return oci_state_dir_remove(d, err);
+	if (oci_state_dir_remove(d, err) < 0)
+		return -1;
+	husk_hooks_poststop(ctx, hooks, st);
+	return 0;
 }

@@ -128,6 +128,8 @@ struct init_ctx {
 	bool ns_new[OCI_NS_COUNT];
 	int sock;              /* child end of the sync socket */
 	int fifo_r, fifo_w;    /* exec.fifo, see container.c */
+	void *seccomp;         /* scmp_filter_ctx built before clone, or NULL */
+	bool hooks_synced;     /* init_hooks_mounted has run */
 	int console_sock;      /* connected --console-socket, or -1 */
 };
 
@@ -138,6 +140,37 @@ struct init_ctx {
  * terminal and fds 0-2. */
 int console_setup(int sock, const struct oci_process *p, bool bind,
 		  struct husk_err **err);
+
+/* init_confine.c: seccomp and the create-time hooks.
+ * Messages of the init to the parent besides its final report: */
+enum { INIT_MSG_HOOKS = 3, INIT_MSG_SECCOMP = 4 };
+/* Parent, before clone: build the filter (a bad profile fails create). */
+int init_seccomp_build(struct init_ctx *c, struct husk_err **err);
+void init_seccomp_free(struct init_ctx *c);
+/* Init: called before and after process_set_creds; loads the filter at the
+ * one of the two that process.noNewPrivileges calls for (seccomp.h), and
+ * passes a NOTIFY listener to the parent (INIT_MSG_SECCOMP). */
+int init_seccomp_load(struct init_ctx *c, bool before_creds,
+		      struct husk_err **err);
+/* prestart, createRuntime or createContainer hooks exist. */
+bool init_has_create_hooks(const struct oci_spec *spec);
+/* Init, mounts in place, before pivot_root (once): the parent runs
+ * prestart and createRuntime (INIT_MSG_HOOKS, answered 'h'), then the init
+ * runs createContainer. */
+int init_hooks_mounted(struct init_ctx *c, struct husk_err **err);
+/* Init, released by start, right before execve. */
+int init_hooks_start(struct init_ctx *c, struct husk_err **err);
+/* Parent: one INIT_MSG_* of the init (pid as the host sees it); fd is the
+ * one the message carried or -1. */
+int init_parent_msg(struct init_ctx *c, int sock, pid_t pid, int32_t kind,
+		    int fd, struct husk_err **err);
+/* recv() that also takes one SCM_RIGHTS fd (O_CLOEXEC) into *fd, else
+ * -1. */
+ssize_t init_recv(int sock, void *buf, size_t len, int flags, int *fd);
+/* start, after writing the release byte to exec.fifo through fd: wait
+ * until the init has exec'd or died; a message it left in the fifo (a
+ * failed startContainer hook or execve) is the error. */
+int init_start_wait(int fd, const char *fifo, struct husk_err **err);
 
 /* mounts.c: the spec's mounts, in order, under rootfd (before pivot_root). */
 int mounts_apply(struct init_ctx *c, int rootfd, struct husk_err **err);

@@ -134,7 +134,9 @@ static int init_setup(struct init_ctx *c, char **exec_path,
 	/* While the parent writes our pid into the cgroups, set up the
 	 * rootfs, unless it mounts a cgroup2 that must see the cgroup
 	 * namespace (pure v2 hosts). */
-	early = c->ns_new[OCI_NS_MOUNT] && c->cg->mode != CG_V2;
+	early = c->ns_new[OCI_NS_MOUNT] && c->cg->mode != CG_V2 &&
+		/* hooks run with the init in its cgroups, after "go" */
+		!init_has_create_hooks(spec);
 	if (early && rootfs_setup(c, err) < 0)
 		return -1;
 	do
@@ -145,6 +147,10 @@ static int init_setup(struct init_ctx *c, char **exec_path,
 	if (ns_enter_cgroup(c->ns_fds, c->ns_new, err) < 0)
 		return -1;
 	if (!early && c->ns_new[OCI_NS_MOUNT] && rootfs_setup(c, err) < 0)
+		return -1;
+	/* rootfs_setup ran them before pivot_root; a joined mount
+	 * namespace has no pivot_root: here. */
+	if (init_hooks_mounted(c, err) < 0)
 		return -1;
 	if (rootfs_set_names(spec, err) < 0)
 		return -1;
@@ -164,6 +170,7 @@ static int init_setup(struct init_ctx *c, char **exec_path,
 	if (process_chdir(spec->process, err) < 0 ||
 	    process_find_exec(spec->process, exec_path, err) < 0 ||
 	    process_rlimits(spec->process, err) < 0 ||
+	    init_seccomp_load(c, true, err) < 0 ||
 	    process_set_creds(spec->process, err) < 0)
 		return -1;
 	/* CVE-2024-21626: nothing of husk's reaches the workload. fds
@@ -172,7 +179,7 @@ static int init_setup(struct init_ctx *c, char **exec_path,
 	if (syscall(SYS_close_range, 3 + c->o->preserve_fds, ~0U,
 		    CLOSE_RANGE_CLOEXEC) < 0)
 		return husk_err_sys(err, "close_range");
-	return 0;
+	return init_seccomp_load(c, false, err);
 }
 
 static int init_main(void *arg)
@@ -194,8 +201,12 @@ static int init_main(void *arg)
 	while (n < 0 && errno == EINTR);
 	if (n != 1)
 		return 1;
-	close(c->fifo_r);
-	close(c->fifo_w);
+	/* fifo_r stays open until execve closes it: `start` waits for
+	 * that, and reads what went wrong from the fifo if we exit. */
+	if (init_hooks_start(c, &err) < 0) {
+		dprintf(c->fifo_w, "%s", err->msg ? err->msg : "failed");
+		return 1;
+	}
 	/* Again right before execve: the sanitizer runtimes of `make asan`
 	 * open fds of their own behind our back. */
 	syscall(SYS_close_range, 3 + c->o->preserve_fds, ~0U,
@@ -203,6 +214,7 @@ static int init_main(void *arg)
 	execve(path, c->spec->process->args.v, c->spec->process->env.v);
 	/* Only stderr is left to tell: the parent has returned long ago. */
 	dprintf(2, "husk: exec %s: %s\n", path, strerror(errno));
+	dprintf(c->fifo_w, "exec %s: %s", path, strerror(errno));
 	return 127;
 }
 
@@ -270,19 +282,30 @@ static int make_fifo(const char *state_dir, int *r, int *w,
 
 /* Read the init's report; on EOF, tell how it ended. With MSG_DONTWAIT,
  * returns 1 when nothing is there yet. */
-static int wait_ready(int sock, pid_t pid, int flags, struct husk_err **err)
+static int wait_ready(struct init_ctx *c, int sock, pid_t pid, int flags,
+		      struct husk_err **err)
 {
 	struct init_msg m;
 	ssize_t n;
-	int status;
+	int status, fd;
 
-	do
-		n = recv(sock, &m, sizeof(m) - 1, flags);
-	while (n < 0 && errno == EINTR);
+again:
+	n = init_recv(sock, &m, sizeof(m) - 1, flags, &fd);
 	if (n < 0 && (flags & MSG_DONTWAIT) && errno == EAGAIN)
 		return 1;
 	if (n < 0)
 		return husk_err_sys(err, "read from the container's init");
+	if (n >= (ssize_t)sizeof(m.kind) &&
+	    (m.kind == INIT_MSG_HOOKS || m.kind == INIT_MSG_SECCOMP)) {
+		int r = init_parent_msg(c, sock, pid, m.kind, fd, err);
+		if (fd >= 0)
+			close(fd);
+		if (r < 0)
+			return -1;
+		goto again;
+	}
+	if (fd >= 0)
+		close(fd);
 	if (n >= (ssize_t)offsetof(struct init_msg, text) &&
 	    m.kind == MSG_READY)
 		return 0;
@@ -382,6 +405,9 @@ int linux_container_create(const struct linux_create_opts *o,
 		husk_err_sys(err, "socketpair");
 		goto out;
 	}
+	/* Before clone: a profile libseccomp refuses fails create here. */
+	if (init_seccomp_build(&c, err) < 0)
+		goto out;
 	c.sock = sv[1];
 	pid = ns_spawn(c.ns_fds, c.ns_new, init_main, &c, err);
 	if (pid < 0)
@@ -394,7 +420,7 @@ int linux_container_create(const struct linux_create_opts *o,
 		/* The init may have failed meanwhile (it sets up the rootfs
 		 * in parallel): its message is the one that explains. */
 		struct husk_err *child = NULL;
-		if (wait_ready(sv[0], pid, MSG_DONTWAIT, &child) < 0) {
+		if (wait_ready(&c, sv[0], pid, MSG_DONTWAIT, &child) < 0) {
 			husk_err_free(err);
 			*err = child;
 		}
@@ -403,7 +429,7 @@ int linux_container_create(const struct linux_create_opts *o,
 	/* A failed send means the init is gone: wait_ready tells why. */
 	while (send(sv[0], "g", 1, MSG_NOSIGNAL) < 0 && errno == EINTR)
 		;
-	if (wait_ready(sv[0], pid, 0, err) < 0)
+	if (wait_ready(&c, sv[0], pid, 0, err) < 0)
 		goto out;
 	out->pid = pid;
 	if (husk_proc_stat(pid, &out->start_time, NULL) < 0) {
@@ -442,6 +468,7 @@ out:
 		if (c.ns_fds[t] >= 0)
 			close(c.ns_fds[t]);
 	free(c.rootfs);
+	init_seccomp_free(&c);
 	cgroup_layout_free(&cg);
 	return ret;
 }
@@ -464,6 +491,10 @@ int linux_container_start(const char *state_dir, struct husk_err **err)
 	}
 	if (husk_write_all(fd, "0", 1) < 0)
 		return husk_err_sys(err, "write %s", p);
+	if (init_start_wait(fd, p, err) < 0) {
+		unlink(p);
+		return -1;
+	}
 	if (unlink(p) < 0 && errno != ENOENT)
 		return husk_err_sys(err, "remove %s", p);
 	return 0;

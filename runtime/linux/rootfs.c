@@ -399,6 +399,10 @@ int rootfs_setup(struct init_ctx *c, struct husk_err **err)
 		if (cwd < 0)
 			return husk_err_prefix(err, "process.cwd");
 	}
+	/* runc's order: prestart, createRuntime and createContainer with the
+	 * mounts made, before anything is sealed and before pivot_root. */
+	if (init_hooks_mounted(c, err) < 0)
+		return -1;
 	/* sysctl goes through /proc/sys before readonlyPaths seals it. */
 	if (sysctl_apply(spec, rootfd, err) < 0)
 		return -1;

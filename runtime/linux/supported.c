@@ -53,27 +53,6 @@ static int check_process(const struct oci_process *p, struct husk_err **err)
 	return 0;
 }
 
-static int check_hooks(const struct oci_hooks *h, struct husk_err **err)
-{
-	const struct {
-		const char *name;
-		const struct oci_hook_list *l;
-	} lists[] = {
-		{"prestart", &h->prestart},
-		{"createRuntime", &h->create_runtime},
-		{"createContainer", &h->create_container},
-		{"startContainer", &h->start_container},
-		{"poststart", &h->poststart},
-		{"poststop", &h->poststop},
-	};
-
-	for (size_t i = 0; i < ARRAY_SIZE(lists); i++)
-		if (lists[i].l->n > 0)
-			return NOT_YET(err, "hooks.%s: not supported yet",
-				       lists[i].name);
-	return 0;
-}
-
 static int check_mounts(const struct oci_spec *spec, struct husk_err **err)
 {
 	for (size_t i = 0; i < spec->n_mounts; i++) {
@@ -207,8 +186,6 @@ static int check_linux(const struct oci_linux *lx, struct husk_err **err)
 				return NOT_YET(err, "linux.timeOffsets: not "
 						    "supported yet");
 	}
-	if (lx->seccomp)
-		return NOT_YET(err, "linux.seccomp: not supported yet");
 	if (lx->mount_label && lx->mount_label[0])
 		return NOT_YET(err, "linux.mountLabel: not supported yet");
 	if (lx->intel_rdt)
@@ -230,8 +207,6 @@ static int check_linux(const struct oci_linux *lx, struct husk_err **err)
 int linux_check_supported(const struct oci_spec *spec, struct husk_err **err)
 {
 	if (check_process(spec->process, err) < 0)
-		return -1;
-	if (spec->hooks && check_hooks(spec->hooks, err) < 0)
 		return -1;
 	if (check_mounts(spec, err) < 0)
 		return -1;

@@ -42,12 +42,13 @@ import json, sys
 f = json.load(open(sys.argv[1]))
 bad = []
 if f["ociVersionMin"] != "1.0.0": bad.append("ociVersionMin")
-if f["linux"]["seccomp"]["enabled"]: bad.append("seccomp claimed")
+sc = f["linux"]["seccomp"]
+if not sc["enabled"] or "SCMP_ACT_NOTIFY" not in sc["actions"] or "SCMP_CMP_MASKED_EQ" not in sc["operators"] or "SCMP_ARCH_X86_64" not in sc["archs"]: bad.append("seccomp")
 if f["linux"]["apparmor"]["enabled"] or f["linux"]["selinux"]["enabled"]: bad.append("lsm claimed")
 if "user" in f["linux"]["namespaces"]: bad.append("user ns claimed")
 if "pid" not in f["linux"]["namespaces"]: bad.append("no pid ns")
 if "CAP_CHOWN" not in f["linux"]["capabilities"]: bad.append("caps")
-if f["hooks"]: bad.append("hooks claimed")
+if f["hooks"] != ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"]: bad.append("hooks")
 if "rbind" not in f["mountOptions"] or "tmpcopyup" in f["mountOptions"]: bad.append("mountOptions")
 print(" ".join(bad) or "ok")
 PY

@@ -359,10 +359,8 @@ refused() {
 	expect "refuse_$name" "$OUT" "husk: $want"
 	expect_clean "refuse_${name}_clean" "$ID" "$B"
 }
-refused seccomp 'c["linux"]["seccomp"]={"defaultAction":"SCMP_ACT_ALLOW"}' "linux.seccomp: not supported yet"
 refused memory 'c["linux"]["resources"]["memory"]={"kernel":1048576}' "linux.resources.memory.kernel: kernel memory limits are not supported"
 refused userns 'c["linux"]["namespaces"].append({"type":"user"}); c["linux"]["uidMappings"]=c["linux"]["gidMappings"]=[{"containerID":0,"hostID":100000,"size":65536}]' "linux.namespaces[6] (user): not supported yet"
-refused hooks 'c["hooks"]={"prestart":[{"path":"/bin/true"}]}' "hooks.prestart: not supported yet"
 refused tmpcopyup 'c["mounts"][1]["options"].append("tmpcopyup")' "mounts[1].options[4]: tmpcopyup: not supported yet"
 
 bundle nochange echo ok

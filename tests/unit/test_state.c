@@ -404,11 +404,13 @@ TEST(features_truth)
 	_cleanup_free_ char *j = NULL;
 
 	CHECK(oci_features_json("0", &j, &err) == 0);
-	CHECK(strstr(j, "\"seccomp\": {\n            \"enabled\": false") !=
+	CHECK(strstr(j, "\"seccomp\": {\n            \"enabled\": true") !=
 	      NULL);
+	CHECK(strstr(j, "\"SCMP_ACT_NOTIFY\"") != NULL);
 	CHECK(strstr(j, "\"CAP_SYS_ADMIN\"") != NULL);
 	CHECK(strstr(j, "\"user\"") == NULL);
-	CHECK(strstr(j, "\"hooks\": []") != NULL);
+	CHECK(strstr(j, "\"hooks\": [\n        \"prestart\",") != NULL);
+	CHECK(strstr(j, "\"poststop\"\n    ]") != NULL);
 }
 
 int main(void)
