@@ -40,8 +40,10 @@ int linux_check_supported(const struct oci_spec *spec, struct husk_err **err);
 int linux_container_create(const struct linux_create_opts *o,
 			   struct linux_container *out, struct husk_err **err);
 
-/* Release a created container's init (open exec.fifo for reading, read its
- * byte, remove the fifo). Fails if the fifo is gone (already started). */
+/* Release a created container's init (write a byte to exec.fifo), wait
+ * until it has exec'd the process, remove the fifo. Fails if the fifo is
+ * gone (already started), with the init's message if a startContainer hook
+ * or execve failed, or if the init died first. */
 int linux_container_start(const char *state_dir, struct husk_err **err);
 
 /* true if c->pid still exists, is not a zombie and has c->start_time. */
