@@ -323,6 +323,11 @@ newid
 (cd "$B" && "$HUSK" --root "$ROOT" create "$ID" >/dev/null 2>&1 </dev/null)
 p=$("$HUSK" --root "$ROOT" state "$ID" | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
 kill -9 "$p"
+# SIGKILL is asynchronous: wait (bounded) until the init is really gone.
+for _ in $(seq 100); do
+	"$HUSK" --root "$ROOT" state "$ID" 2>/dev/null | grep -q '"status": "stopped"' && break
+	sleep 0.05
+done
 timeout 5 "$HUSK" --root "$ROOT" start "$ID" >/dev/null 2>&1
 rc=$?
 [ $rc -ne 0 ] && [ $rc -ne 124 ] && pass start_dead_init_no_hang || fail start_dead_init_no_hang "status $rc"
