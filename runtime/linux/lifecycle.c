@@ -212,7 +212,8 @@ static int init_main(void *arg)
 	syscall(SYS_close_range, 3 + c->o->preserve_fds, ~0U,
 		CLOSE_RANGE_CLOEXEC);
 	execve(path, c->spec->process->args.v, c->spec->process->env.v);
-	/* Only stderr is left to tell: the parent has returned long ago. */
+	/* The parent has returned long ago: stderr, and the fifo that
+	 * `start` reads once our read end is gone. */
 	dprintf(2, "husk: exec %s: %s\n", path, strerror(errno));
 	dprintf(c->fifo_w, "exec %s: %s", path, strerror(errno));
 	return 127;
