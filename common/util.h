@@ -41,6 +41,11 @@ bool husk_str_has_prefix(const char *s, const char *prefix);
 /* Parse a decimal integer that must fill the whole string. */
 int husk_parse_i64(const char *s, long long *out);
 
+/* recvmsg() one message of up to len bytes and at most one fd passed with
+ * SCM_RIGHTS (received close-on-exec; any further fds are closed). *fd is
+ * -1 when none came. EINTR is retried. Returns the byte count or -1. */
+ssize_t husk_recv_fd(int sock, void *buf, size_t len, int flags, int *fd);
+
 /* Close every fd >= from except those listed in keep (n entries). */
 int husk_close_fds_from(int from, const int *keep, size_t n);
 

@@ -73,26 +73,12 @@ static void msg_send(int sock, int kind, pid_t pid, const struct husk_err *e,
 static int msg_recv(int sock, struct exec_msg *m, int *fd,
 		    struct husk_err **err)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = {m, sizeof(*m)};
-	struct msghdr mh = {.msg_iov = &iov,
-			    .msg_iovlen = 1,
-			    .msg_control = cbuf,
-			    .msg_controllen = sizeof(cbuf)};
-	struct cmsghdr *c;
 	ssize_t n;
 
-	*fd = -1;
 	memset(m, 0, sizeof(*m));
-	do
-		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
+	n = husk_recv_fd(sock, m, sizeof(*m), 0, fd);
 	if (n < 0)
 		return husk_err_sys(err, "exec: read from the helper");
-	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-		    c->cmsg_len == CMSG_LEN(sizeof(int)))
-			memcpy(fd, CMSG_DATA(c), sizeof(int));
 	if (n == 0)
 		return husk_err_set(err, EIO, "exec: the helper died");
 	m->text[sizeof(m->text) - 1] = '\0';
@@ -101,25 +87,10 @@ static int msg_recv(int sock, struct exec_msg *m, int *fd,
 
 int agent_recv_fd(int sock, int *fd, struct husk_err **err)
 {
-	char data[64], cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = {data, sizeof(data)};
-	struct msghdr mh = {.msg_iov = &iov,
-			    .msg_iovlen = 1,
-			    .msg_control = cbuf,
-			    .msg_controllen = sizeof(cbuf)};
-	struct cmsghdr *c;
-	ssize_t n;
+	char data[64];
 
-	*fd = -1;
-	do
-		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
+	if (husk_recv_fd(sock, data, sizeof(data), MSG_DONTWAIT, fd) < 0)
 		return husk_err_sys(err, "receive the pty master");
-	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-		    c->cmsg_len == CMSG_LEN(sizeof(int)))
-			memcpy(fd, CMSG_DATA(c), sizeof(int));
 	if (*fd < 0)
 		return husk_err_set(err, EPROTO, "no pty master received");
 	return 0;

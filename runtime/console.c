@@ -75,15 +75,8 @@ void husk_console_close(struct husk_console *hc)
 int husk_console_recv(struct husk_console *hc, int *master,
 		      struct husk_err **err)
 {
-	char data[64], cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = {data, sizeof(data)};
-	struct msghdr mh = {.msg_iov = &iov,
-			    .msg_iovlen = 1,
-			    .msg_control = cbuf,
-			    .msg_controllen = sizeof(cbuf)};
 	_cleanup_close_ int conn = -1;
-	struct cmsghdr *c;
-	ssize_t n;
+	char data[64];
 
 	*master = -1;
 	do
@@ -93,15 +86,8 @@ int husk_console_recv(struct husk_console *hc, int *master,
 		return 0; /* nobody connected: no terminal */
 	if (conn < 0)
 		return husk_err_sys(err, "accept on %s", hc->path);
-	do
-		n = recvmsg(conn, &mh, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
+	if (husk_recv_fd(conn, data, sizeof(data), 0, master) < 0)
 		return husk_err_sys(err, "receive the pty master");
-	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-		    c->cmsg_len == CMSG_LEN(sizeof(int)))
-			memcpy(master, CMSG_DATA(c), sizeof(int));
 	if (*master < 0)
 		return husk_err_set(err, EPROTO, "no pty master received");
 	return 0;
