@@ -73,14 +73,22 @@ static _Noreturn void hook_child(int in_r, int out_w, int err_w, int exec_w,
 				 const char *path, char *const argv[],
 				 char *const envp[])
 {
-	struct sigaction dfl = {.sa_handler = SIG_DFL};
+	/* The kernel's struct sigaction: glibc's sigaction() refuses the two
+	 * real-time signals it keeps for itself (32, 33), which a caller may
+	 * still have ignored and would pass on. */
+	struct {
+		void (*handler)(int);
+		unsigned long flags;
+		void (*restorer)(void);
+		uint64_t mask;
+	} dfl = {.handler = SIG_DFL};
 	sigset_t none;
 	int e;
 
 	/* Ignored signals stay ignored across execve: give the hook the
 	 * dispositions and mask a freshly started program expects. */
 	for (int s = 1; s < NSIG; s++)
-		sigaction(s, &dfl, NULL);
+		syscall(SYS_rt_sigaction, s, &dfl, NULL, sizeof(dfl.mask));
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	/* Its own process group, so a timeout kills what it started too. */
