@@ -3,8 +3,10 @@
 #include "runtime/cli.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "common/util.h"
 
@@ -173,6 +175,27 @@ static const struct {
 	{"VTALRM", SIGVTALRM}, {"WINCH", SIGWINCH},   {"XCPU", SIGXCPU},
 	{"XFSZ", SIGXFSZ},
 };
+
+void cli_forward_sigset(sigset_t *set)
+{
+	static const int own[] = {SIGKILL, SIGSTOP, SIGSEGV, SIGBUS,  SIGILL,
+				  SIGFPE,  SIGTRAP, SIGSYS,  SIGABRT, SIGWINCH};
+
+	sigemptyset(set);
+	for (int s = 1; s <= SIGRTMAX; s++) {
+		bool skip = s > 31 && s < SIGRTMIN; /* glibc's own */
+		for (size_t i = 0; i < ARRAY_SIZE(own); i++)
+			skip |= own[i] == s;
+		if (!skip)
+			sigaddset(set, s);
+	}
+}
+
+int cli_exit_status(int wstatus)
+{
+	return WIFSIGNALED(wstatus) ? 128 + WTERMSIG(wstatus)
+				    : WEXITSTATUS(wstatus);
+}
 
 int husk_parse_signal(const char *s, int *sig, struct husk_err **err)
 {

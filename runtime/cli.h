@@ -4,6 +4,7 @@
 #define HUSK_CLI_H
 
 #include <stdbool.h>
+#include <signal.h>
 #include <stddef.h>
 
 #include "common/err.h"
@@ -176,5 +177,15 @@ int husk_ensure_sealed_exe(char **argv, struct husk_err **err);
 
 /* true if /proc/self/exe is a memfd with the seals husk sets. */
 bool husk_exe_is_sealed(void);
+
+/* The signals `run` and `exec` forward to their process, as runc does:
+ * everything a supervisor may send, not the faults that concern husk
+ * itself, glibc's reserved ones, SIGCHLD (husk's own) or SIGWINCH (the
+ * terminal relay's). */
+void cli_forward_sigset(sigset_t *set);
+
+/* A waitpid() status as a shell reports it: the exit code, or 128+N for
+ * signal N. */
+int cli_exit_status(int wstatus);
 
 #endif

@@ -217,24 +217,6 @@ static int build_process(const struct oci_state *st, const struct exec_args *a,
 	return 0;
 }
 
-/* Everything a supervisor may send, forwarded to the process as runc
- * does; not the faults that concern husk itself, nor SIGCHLD or SIGWINCH
- * (the relay's own). */
-static void forward_set(sigset_t *set)
-{
-	static const int own[] = {SIGKILL, SIGSTOP, SIGSEGV, SIGBUS,  SIGILL,
-				  SIGFPE,  SIGTRAP, SIGSYS,  SIGABRT, SIGWINCH};
-
-	sigemptyset(set);
-	for (int s = 1; s <= SIGRTMAX; s++) {
-		bool skip = s > 31 && s < SIGRTMIN; /* glibc's own */
-		for (size_t i = 0; i < ARRAY_SIZE(own); i++)
-			skip |= own[i] == s;
-		if (!skip)
-			sigaddset(set, s);
-	}
-}
-
 static int wait_process(pid_t pid, int sfd, struct husk_err **err)
 {
 	struct signalfd_siginfo si;
@@ -244,13 +226,8 @@ static int wait_process(pid_t pid, int sfd, struct husk_err **err)
 		pid_t w = waitpid(pid, &status, WNOHANG);
 		ssize_t n;
 
-		if (w == pid) {
-			if (WIFEXITED(status))
-				return WEXITSTATUS(status);
-			if (WIFSIGNALED(status))
-				return 128 + WTERMSIG(status);
-			continue;
-		}
+		if (w == pid)
+			return cli_exit_status(status);
 		if (w < 0 && errno != EINTR)
 			return husk_err_sys(err, "wait for pid %d", (int)pid);
 		n = read(sfd, &si, sizeof(si));
@@ -338,7 +315,7 @@ static int exec_run(struct husk_ctx *ctx, struct exec_args *a, char **argv,
 	if (!a->detach) {
 		/* Before the fork, so none is missed; the child clears its
 		 * mask before execve. */
-		forward_set(&set);
+		cli_forward_sigset(&set);
 		sigaddset(&set, SIGCHLD);
 		sigprocmask(SIG_BLOCK, &set, &old);
 		sfd = signalfd(-1, &set, SFD_CLOEXEC);

@@ -75,8 +75,7 @@ static int ps_table(char **args, int nargs, const pid_t *pids, size_t n,
 		;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		return husk_err_set(err, EIO, "ps: exited with status %d",
-				    WIFEXITED(status) ? WEXITSTATUS(status)
-						      : 128 + WTERMSIG(status));
+				    cli_exit_status(status));
 	if (out == NULL)
 		return 0;
 	out[len] = '\0';

@@ -12,34 +12,6 @@
 #include "runtime/cli.h"
 #include "runtime/linux/terminal.h"
 
-/* Everything a supervisor may send, forwarded to the init as runc does;
- * not the faults that concern husk itself, nor SIGCHLD (ours) or
- * SIGWINCH (only meaningful with a terminal, which run does not relay
- * yet). */
-static void forward_set(sigset_t *set)
-{
-	static const int own[] = {SIGKILL, SIGSTOP, SIGSEGV, SIGBUS,  SIGILL,
-				  SIGFPE,  SIGTRAP, SIGSYS,  SIGABRT, SIGWINCH};
-
-	sigemptyset(set);
-	for (int s = 1; s <= SIGRTMAX; s++) {
-		bool skip = s > 31 && s < SIGRTMIN; /* glibc's own */
-		for (size_t i = 0; i < ARRAY_SIZE(own); i++)
-			skip |= own[i] == s;
-		if (!skip)
-			sigaddset(set, s);
-	}
-}
-
-static int wait_status(int status)
-{
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return 255;
-}
-
 /* Wait for the init (our child), forwarding every signal that arrives. */
 static int wait_init(struct husk_ctx *ctx, struct linux_container *c, int sfd,
 		     struct husk_err **err)
@@ -55,7 +27,7 @@ static int wait_init(struct husk_ctx *ctx, struct linux_container *c, int sfd,
 		 * must not stay a zombie. */
 		while ((w = waitpid(-1, &status, WNOHANG)) > 0)
 			if (w == c->pid)
-				return wait_status(status);
+				return cli_exit_status(status);
 		if (w < 0 && errno == ECHILD)
 			return husk_err_set(err, ECHILD,
 					    "wait for pid %d: not our child",
@@ -128,7 +100,7 @@ static int run_main(struct husk_ctx *ctx, int argc, char **argv,
 	if (!detach) {
 		/* Blocked only now: the init was cloned with husk's normal
 		 * mask, and a blocked mask would survive its execve. */
-		forward_set(&set);
+		cli_forward_sigset(&set);
 		sigaddset(&set, SIGCHLD);
 		sigprocmask(SIG_BLOCK, &set, &old);
 		sfd = signalfd(-1, &set, SFD_CLOEXEC);
