@@ -62,9 +62,19 @@ qemu() {
 }
 
 # The benchmark's mode: marker, then ACPI poweroff ends QEMU by itself.
-rc=0
-(qemu 120 "husk.marker_only=1 husk.poweroff=acpi") >"$T/boot1.raw" || rc=$?
-tr -d '\r' <"$T/boot1.raw" >"$T/boot1.log"
+# QEMU's TCG sometimes hangs a boot before the kernel prints anything (seen
+# once in ~20 full runs, never reproduced alone): such a hang says nothing of
+# the agent, so it is shown and the boot tried once more; two hangs fail.
+boot1() {
+	rc=0
+	(qemu 90 "husk.marker_only=1 husk.poweroff=acpi") >"$T/boot1.raw" || rc=$?
+	tr -d '\r' <"$T/boot1.raw" >"$T/boot1.log"
+}
+boot1
+if [ "$rc" = 124 ] && ! grep -q '^husk-agent:' "$T/boot1.log"; then
+	echo "note: TCG boot hung before the agent ran; serial tail: $(tail -c 300 "$T/boot1.log" | tr '\n' ' '); retrying once"
+	boot1
+fi
 expect agent_guest_poweroff_acpi "$rc" 0
 expect_match agent_guest_ready_marker "$(grep '^husk-agent: ready' "$T/boot1.log")" '^husk-agent: ready [0-9]+$'
 expect agent_guest_no_vsock_line "$(grep '^husk-agent: no vsock' "$T/boot1.log")" \
